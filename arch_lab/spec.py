@@ -1,0 +1,316 @@
+"""The design spec: pure data describing a ResNet-family network, with validation and JSON round-trip.
+
+The spec knows nothing of torch. Its field names are the public, hand-written JSON format, so they are
+kept stable; every invalid value raises :class:`SpecError` naming the field, the value and what is allowed,
+before anything is built. Defaults are resolved on construction (``widths``, ``strides``) so two specs that
+describe the same network compare equal and hash the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arch_lab.errors import SpecError
+
+BLOCKS: dict[str, int] = {"basic": 1, "bottleneck": 4}
+"""Block type -> expansion (a stage outputs ``widths[i] * expansion`` channels)."""
+STEMS = ("classic", "deep", "cifar")
+SHORTCUTS = ("projection", "avg_down", "zero_pad", "conv")
+STRIDES = (1, 2)
+
+
+def squeeze_channels(channels: int, se_ratio: float) -> int:
+    """SE hidden width: ``round(channels * se_ratio)``, at least 1 (SENet uses ratio 1/16)."""
+    return max(1, round(channels * se_ratio))
+
+
+def downsample(size: int) -> int:
+    """Side after a stride-2 step (3x3/pad 1 conv, 7x7/pad 3 conv, 3x3/pad 1 pool, ceil-mode 2x2 pool)."""
+    return (size - 1) // 2 + 1
+
+
+@dataclass(frozen=True)
+class ResNetSpec:
+    """A ResNet-family design. Construct directly or with :meth:`from_dict`; both validate.
+
+    ``block`` is one name for all stages or a tuple per stage; it is stored as a plain string when all
+    stages agree, so ``"basic"`` and ``["basic"] * 4`` give equal specs.
+    """
+
+    name: str = "custom"
+    block: str | tuple[str, ...] = "basic"
+    depths: tuple[int, ...] = (2, 2, 2, 2)
+    widths: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
+    groups: int = 1
+    width_per_group: int = 64
+    stem: str = "classic"
+    stem_width: int = 64
+    shortcut: str = "projection"
+    conv_bias: bool = False
+    se_ratio: float = 0.0
+    zero_init_residual: bool = False
+    in_channels: int = 3
+    num_classes: int = 1000
+    input_size: int | tuple[int, int] = (224, 224)
+
+    def __post_init__(self) -> None:
+        for name, value in _validated(self).items():
+            object.__setattr__(self, name, value)
+
+    # ----------------------------------------------------------------------------------------------
+    # Derived facts, used by the builder and the analysers
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def stage_blocks(self) -> tuple[str, ...]:
+        """The block type of every stage."""
+        if isinstance(self.block, str):
+            return (self.block,) * self.num_stages
+        return self.block
+
+    def stage_out_channels(self, stage: int) -> int:
+        return self.widths[stage] * BLOCKS[self.stage_blocks[stage]]  # type: ignore[index]
+
+    def stage_inner_width(self, stage: int) -> int:
+        """Channels of the stage's 3x3 convs: torchvision's ``int(planes * wpg / 64) * groups`` for bottlenecks."""
+        planes = self.widths[stage]  # type: ignore[index]
+        if self.stage_blocks[stage] == "basic":
+            return planes
+        return int(planes * (self.width_per_group / 64.0)) * self.groups
+
+    @property
+    def num_blocks(self) -> int:
+        return sum(self.depths)
+
+    def key(self) -> str:
+        """A short stable hash of the network (the free-text ``name`` excluded), for caches."""
+        body = self.to_dict()
+        body.pop("name")
+        text = json.dumps(body, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> ResNetSpec:
+        """A copy with some fields changed, validated again."""
+        return ResNetSpec.from_dict({**self.to_dict(), **changes})
+
+    # ----------------------------------------------------------------------------------------------
+    # JSON
+    # ----------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; ``input_size`` is an int when square, else ``[H, W]``."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        height, width = self.input_size  # type: ignore[misc]
+        out["input_size"] = height if height == width else [height, width]
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ResNetSpec:
+        """Validate hand-written data. Unknown keys are an error: a typo must not fall back to a default."""
+        if not isinstance(data, dict):
+            raise SpecError("spec", f"expected a JSON object of fields, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(known))}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "spec") -> ResNetSpec:
+        return cls.from_dict(parse_json(text, source))
+
+
+def parse_json(text: str, source: str) -> Any:
+    """``json.loads`` whose error says where the text is malformed."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(source, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def load_spec_file(path: str | Path) -> ResNetSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError("file", f"cannot read {path}: {exc.strerror}") from None
+    data = parse_json(text, str(path))
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "source"}
+    return ResNetSpec.from_dict(data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation: one small checker per kind of value, each naming the field and what is allowed
+# --------------------------------------------------------------------------------------------------
+def _validated(spec: ResNetSpec) -> dict[str, Any]:
+    """The canonical value of every field, or a SpecError for the first bad one."""
+    name = spec.name
+    if not isinstance(name, str):
+        raise SpecError("name", f"{name!r} is not text; a name is a free label such as \"my-resnet\"")
+    depths = _int_list("depths", spec.depths, None, minimum=1)
+    n = len(depths)
+    if n == 0:
+        raise SpecError("depths", "must list at least one stage, e.g. [2, 2, 2, 2]")
+    block = _block(spec.block, n)
+    widths = tuple(64 * 2**i for i in range(n)) if spec.widths is None else _int_list(
+        "widths", spec.widths, n, minimum=1)
+    strides = tuple(1 if i == 0 else 2 for i in range(n)) if spec.strides is None else _int_list(
+        "strides", spec.strides, n, minimum=1)
+    for s in strides:
+        if s not in STRIDES:
+            raise SpecError("strides", f"{s} is not allowed; each stage's stride must be 1 or 2")
+    groups = _int("groups", spec.groups, minimum=1)
+    width_per_group = _int("width_per_group", spec.width_per_group, minimum=1)
+    stem = _choice("stem", spec.stem, STEMS)
+    stem_width = _int("stem_width", spec.stem_width, minimum=1)
+    if stem == "deep" and stem_width < 2:
+        raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, so it must be >= 2")
+    values = {
+        "name": name,
+        "block": block,
+        "depths": depths,
+        "widths": widths,
+        "strides": strides,
+        "groups": groups,
+        "width_per_group": width_per_group,
+        "stem": stem,
+        "stem_width": stem_width,
+        "shortcut": _choice("shortcut", spec.shortcut, SHORTCUTS),
+        "conv_bias": _bool("conv_bias", spec.conv_bias),
+        "se_ratio": _number("se_ratio", spec.se_ratio, 0.0, 1.0),
+        "zero_init_residual": _bool("zero_init_residual", spec.zero_init_residual),
+        "in_channels": _int("in_channels", spec.in_channels, minimum=1),
+        "num_classes": _int("num_classes", spec.num_classes, minimum=1),
+        "input_size": _input_size(spec.input_size),
+    }
+    _check_stages(values)
+    return values
+
+
+def _check_stages(v: dict[str, Any]) -> None:
+    """Cross-field rules: groups on basic blocks, bottleneck inner width, zero-pad shortcuts, input size."""
+    blocks = (v["block"],) * len(v["depths"]) if isinstance(v["block"], str) else v["block"]
+    for i, (kind, planes) in enumerate(zip(blocks, v["widths"])):
+        if kind == "basic" and (v["groups"] != 1 or v["width_per_group"] != 64):
+            raise SpecError(
+                "groups" if v["groups"] != 1 else "width_per_group",
+                f"stage {i + 1} uses basic blocks, which support only groups=1 and width_per_group=64 "
+                f"(got groups={v['groups']}, width_per_group={v['width_per_group']}); use bottleneck blocks for ResNeXt/Wide ResNet")
+        if kind == "bottleneck" and int(planes * (v["width_per_group"] / 64.0)) < 1:
+            raise SpecError(
+                "widths", f"stage {i + 1} width {planes} with width_per_group={v['width_per_group']} gives "
+                f"int({planes} * {v['width_per_group']} / 64) = 0 channels per group; widths[{i}] must be >= "
+                f"{math.ceil(64 / v['width_per_group'])}")
+    if v["shortcut"] == "zero_pad":
+        channels = v["stem_width"]
+        for i, (kind, planes) in enumerate(zip(blocks, v["widths"])):
+            out = planes * BLOCKS[kind]
+            if out < channels:
+                raise SpecError(
+                    "shortcut", f"zero_pad cannot shrink channels, but stage {i + 1} goes from {channels} to {out}; "
+                    f"use 'projection' or widen the stage")
+            channels = out
+    _check_input_size(v)
+
+
+def _check_input_size(v: dict[str, Any]) -> None:
+    """Refuse inputs whose feature map is already 1 pixel wide where a stride-2 step wants to halve it."""
+    def first_collapse(side: int) -> str | None:
+        if v["stem"] != "cifar":
+            if side == 1:
+                return "the stem"
+            side = downsample(side)
+            if side == 1:
+                return "the stem's max-pool"
+            side = downsample(side)
+        for i, stride in enumerate(v["strides"]):
+            if stride == 2:
+                if side == 1:
+                    return f"layer{i + 1} (stride 2)"
+                side = downsample(side)
+        return None
+
+    for axis, side in zip(("height", "width"), v["input_size"]):
+        where = first_collapse(side)
+        if where is not None:
+            smallest = next(s for s in range(side + 1, 1 << 20) if first_collapse(s) is None)
+            raise SpecError(
+                "input_size", f"{axis} {side} is too small: the feature map is already 1 pixel {axis} when "
+                f"{where} downsamples it; this design needs at least {smallest}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if not _is_int(value):
+        raise SpecError(name, f"{value!r} is not an integer; expected an integer >= {minimum}")
+    if value < minimum:
+        raise SpecError(name, f"{value} is too small; expected an integer >= {minimum}")
+    return value
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(name, f"{value!r} is not a number; expected a number from {low} to {high}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise SpecError(name, f"{value} is out of range; expected a number from {low} to {high}")
+    return float(value)
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(name, f"{value!r} is not a boolean; expected true or false")
+    return value
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed or not isinstance(value, str):
+        raise SpecError(name, f"{value!r} is not allowed; choose one of {', '.join(allowed)}")
+    return value
+
+
+def _int_list(name: str, value: Any, length: int | None, minimum: int) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(name, f"{value!r} is not a list; expected a list of integers >= {minimum}, one per stage")
+    if length is not None and len(value) != length:
+        raise SpecError(name, f"has {len(value)} entries but depths has {length} stages; give one per stage")
+    return tuple(_int(f"{name}[{i}]", item, minimum) for i, item in enumerate(value))
+
+
+def _block(value: Any, stages: int) -> str | tuple[str, ...]:
+    allowed = tuple(BLOCKS)
+    if isinstance(value, str):
+        return _choice("block", value, allowed)
+    if not isinstance(value, (list, tuple)):
+        raise SpecError("block", f"{value!r} is not allowed; give one of {', '.join(allowed)} or a list, one per stage")
+    if len(value) != stages:
+        raise SpecError("block", f"has {len(value)} entries but depths has {stages} stages; give one per stage")
+    kinds = tuple(_choice(f"block[{i}]", item, allowed) for i, item in enumerate(value))
+    return kinds[0] if len(set(kinds)) == 1 else kinds
+
+
+def _input_size(value: Any) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError("input_size", f"{list(value)!r} must be one integer (H = W) or [H, W]")
+        return _int("input_size[0]", value[0], 1), _int("input_size[1]", value[1], 1)
+    side = _int("input_size", value, 1)
+    return side, side
