@@ -1,0 +1,5 @@
+import sys
+
+from arch_lab.cli import main
+
+sys.exit(main())
