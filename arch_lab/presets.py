@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from arch_lab.errors import SpecError
@@ -23,7 +23,7 @@ def preset_source(name: str) -> str:
     return json.loads(_preset_path(name).read_text(encoding="utf-8"))["source"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_preset(name: str) -> ResNetSpec:
     """The preset's spec; an unknown name raises SpecError suggesting the closest names."""
     return load_spec_file(_preset_path(name))

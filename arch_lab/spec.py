@@ -180,7 +180,8 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
     stem = _choice("stem", spec.stem, STEMS)
     stem_width = _int("stem_width", spec.stem_width, minimum=1)
     if stem == "deep" and stem_width < 2:
-        raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, so it must be >= 2")
+        raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, "
+                                      "so it must be >= 2")
     values = {
         "name": name,
         "block": block,
@@ -206,12 +207,13 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
 def _check_stages(v: dict[str, Any]) -> None:
     """Cross-field rules: groups on basic blocks, bottleneck inner width, zero-pad shortcuts, input size."""
     blocks = (v["block"],) * len(v["depths"]) if isinstance(v["block"], str) else v["block"]
-    for i, (kind, planes) in enumerate(zip(blocks, v["widths"])):
+    for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
         if kind == "basic" and (v["groups"] != 1 or v["width_per_group"] != 64):
             raise SpecError(
                 "groups" if v["groups"] != 1 else "width_per_group",
                 f"stage {i + 1} uses basic blocks, which support only groups=1 and width_per_group=64 "
-                f"(got groups={v['groups']}, width_per_group={v['width_per_group']}); use bottleneck blocks for ResNeXt/Wide ResNet")
+                f"(got groups={v['groups']}, width_per_group={v['width_per_group']}); "
+                "use bottleneck blocks for ResNeXt/Wide ResNet")
         if kind == "bottleneck" and int(planes * (v["width_per_group"] / 64.0)) < 1:
             raise SpecError(
                 "widths", f"stage {i + 1} width {planes} with width_per_group={v['width_per_group']} gives "
@@ -219,7 +221,7 @@ def _check_stages(v: dict[str, Any]) -> None:
                 f"{math.ceil(64 / v['width_per_group'])}")
     if v["shortcut"] == "zero_pad":
         channels = v["stem_width"]
-        for i, (kind, planes) in enumerate(zip(blocks, v["widths"])):
+        for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
             out = planes * BLOCKS[kind]
             if out < channels:
                 raise SpecError(
@@ -246,7 +248,7 @@ def _check_input_size(v: dict[str, Any]) -> None:
                 side = downsample(side)
         return None
 
-    for axis, side in zip(("height", "width"), v["input_size"]):
+    for axis, side in zip(("height", "width"), v["input_size"], strict=True):
         where = first_collapse(side)
         if where is not None:
             smallest = next(s for s in range(side + 1, 1 << 20) if first_collapse(s) is None)
