@@ -1,0 +1,77 @@
+"""The design editor's fields <-> a spec: pure functions, so the parsing is unit-tested without a browser.
+
+The form shows per-stage lists as comma-separated text ("2, 2, 2, 2") and the input size as height and
+width. Parsing raises :class:`SpecError` naming the field, exactly like the spec's own validation, so the
+editor can show one kind of message whatever went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from arch_lab.errors import SpecError
+from arch_lab.spec import ResNetSpec
+
+FORM_FIELDS = (
+    "name", "block", "stem", "shortcut", "depths", "widths", "strides", "groups", "width_per_group",
+    "stem_width", "se_ratio", "input_height", "input_width", "in_channels", "num_classes", "conv_bias",
+    "zero_init_residual",
+)
+"""The editor's widgets, in the order the UI passes their values."""
+LIST_FIELDS = ("depths", "widths", "strides")
+
+
+def join_list(values: Sequence[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def split_list(text: Any) -> list[str]:
+    """Items of a comma (or space) separated list, e.g. ``"2, 2,3 2"`` -> ``["2", "2", "3", "2"]``."""
+    return [item for item in re.split(r"[,\s]+", str(text or "").strip()) if item]
+
+
+def parse_int_list(field: str, text: Any) -> list[int]:
+    items = split_list(text)
+    if not items:
+        raise SpecError(field, "is empty; write one integer per stage, separated by commas, e.g. 2, 2, 2, 2")
+    values = []
+    for i, item in enumerate(items):
+        try:
+            values.append(int(item))
+        except ValueError:
+            raise SpecError(f"{field}[{i}]", f"{item!r} is not an integer; write one integer per stage, "
+                                             "separated by commas, e.g. 2, 2, 2, 2") from None
+    return values
+
+
+def parse_block(text: Any) -> str | list[str]:
+    """One block type for every stage (``"basic"``) or one per stage (``"basic, bottleneck, ..."``)."""
+    items = split_list(text)
+    return items[0] if len(items) == 1 else items
+
+
+def spec_to_form(spec: ResNetSpec) -> dict[str, Any]:
+    """The editor's value for each field in :data:`FORM_FIELDS`."""
+    height, width = spec.input_size  # type: ignore[misc]
+    block = spec.block if isinstance(spec.block, str) else join_list(spec.block)
+    return {
+        "name": spec.name, "block": block, "stem": spec.stem, "shortcut": spec.shortcut,
+        "depths": join_list(spec.depths), "widths": join_list(spec.widths or ()),
+        "strides": join_list(spec.strides or ()), "groups": spec.groups, "width_per_group": spec.width_per_group,
+        "stem_width": spec.stem_width, "se_ratio": spec.se_ratio, "input_height": height, "input_width": width,
+        "in_channels": spec.in_channels, "num_classes": spec.num_classes, "conv_bias": spec.conv_bias,
+        "zero_init_residual": spec.zero_init_residual,
+    }
+
+
+def form_to_spec(values: Mapping[str, Any]) -> ResNetSpec:
+    """A validated spec from the editor's values; the first bad field raises :class:`SpecError`."""
+    data = {key: values[key] for key in FORM_FIELDS if key not in LIST_FIELDS and not key.startswith("input_")}
+    data["block"] = parse_block(values["block"])
+    for key in LIST_FIELDS:
+        data[key] = parse_int_list(key, values[key])
+    height, width = values["input_height"], values["input_width"]
+    data["input_size"] = height if height == width else [height, width]
+    return ResNetSpec.from_dict(data)

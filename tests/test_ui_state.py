@@ -1,0 +1,130 @@
+"""The app's pure-Python parts: the design set and the editor's form <-> spec parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from arch_lab import SpecError, load_preset
+from arch_lab.ui.form import FORM_FIELDS, form_to_spec, parse_int_list, spec_to_form
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet, unique_name
+
+R18 = load_preset("resnet18")
+R50 = load_preset("resnet50")
+
+
+def test_unique_name_appends_the_first_free_suffix():
+    assert unique_name("a", []) == "a"
+    assert unique_name("a", ["a"]) == "a-2"
+    assert unique_name("a", ["a", "a-2", "a-3"]) == "a-4"
+
+
+def test_add_keeps_order_makes_names_unique_and_first_is_baseline():
+    ds = DesignSet().add(R18).add(R50).add(R18)
+    assert ds.names == ("resnet18", "resnet50", "resnet18-2")
+    assert ds.baseline == "resnet18" and ds.baseline_index == 0
+    # the renamed copy is the same network
+    assert ds.get("resnet18-2").key() == R18.key()
+
+
+def test_operations_return_new_sets_and_leave_the_old_one_alone():
+    ds = DesignSet.of([R18, R50])
+    ds.remove("resnet18")
+    assert ds.names == ("resnet18", "resnet50")
+
+
+def test_rename_moves_the_baseline_with_the_design():
+    ds = DesignSet.of([R18, R50]).rename("resnet18", "  mine ")
+    assert ds.names == ("mine", "resnet50")
+    assert ds.baseline == "mine"
+    assert ds.get("mine").depths == (2, 2, 2, 2)
+
+
+@pytest.mark.parametrize("bad, field", [("resnet50", "name"), ("", "name"), ("x" * 61, "name")])
+def test_rename_refuses_taken_empty_and_long_names(bad, field):
+    with pytest.raises(SpecError) as info:
+        DesignSet.of([R18, R50]).rename("resnet18", bad)
+    assert info.value.field == field
+
+
+def test_duplicate_inserts_a_copy_after_the_original():
+    ds = DesignSet.of([R18, R50]).duplicate("resnet18").duplicate("resnet18")
+    assert ds.names == ("resnet18", "resnet18-copy-2", "resnet18-copy", "resnet50")
+    assert ds.get("resnet18-copy").key() == R18.key()
+
+
+def test_remove_hands_the_baseline_to_the_first_remaining_design():
+    ds = DesignSet.of([R18, R50, load_preset("resnet34")]).with_baseline("resnet50")
+    assert ds.baseline_index == 1
+    ds = ds.remove("resnet50")
+    assert ds.baseline == "resnet18"
+    assert ds.remove("resnet18").remove("resnet34") == DesignSet()
+
+
+def test_update_replaces_in_place():
+    deeper = R18.replace(depths=[3, 4, 6, 3], name="resnet50")
+    ds = DesignSet.of([R18, R50]).update("resnet18", deeper)
+    assert ds.names == ("resnet50-2", "resnet50")  # the edited name clashed with the other design
+    assert ds.get("resnet50-2").depths == (3, 4, 6, 3)
+    assert ds.baseline == "resnet50-2"
+
+
+def test_unknown_design_and_full_set_are_clear_errors():
+    with pytest.raises(SpecError, match="no design named 'nope'.*resnet18"):
+        DesignSet.of([R18]).remove("nope")
+    full = DesignSet.of([R18] * MAX_DESIGNS)
+    assert len(full) == MAX_DESIGNS
+    with pytest.raises(SpecError, match=f"already holds {MAX_DESIGNS}"):
+        full.add(R50)
+    with pytest.raises(SpecError, match=f"already holds {MAX_DESIGNS}"):
+        full.duplicate("resnet18")
+
+
+def test_design_set_is_hashable_so_gradio_state_sees_changes():
+    assert hash(DesignSet.of([R18])) == hash(DesignSet.of([R18]))
+    assert DesignSet.of([R18]) != DesignSet.of([R18]).rename("resnet18", "other")
+
+
+# --- the editor form -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["resnet18", "resnext50_32x4d", "se_resnet50", "resnet50d", "resnet56"])
+def test_form_round_trips_every_field_of_presets(name):
+    spec = load_preset(name)
+    form = spec_to_form(spec)
+    assert set(form) == set(FORM_FIELDS)
+    assert form_to_spec(form) == spec
+
+
+def test_form_shows_lists_as_text_and_size_as_height_width():
+    form = spec_to_form(R50)
+    assert form["depths"] == "3, 4, 6, 3"
+    assert form["widths"] == "64, 128, 256, 512"
+    assert (form["input_height"], form["input_width"]) == (224, 224)
+
+
+def test_form_parses_per_stage_blocks_and_rectangular_inputs():
+    form = {**spec_to_form(R18), "block": "basic, basic, bottleneck, bottleneck", "input_width": 160}
+    spec = form_to_spec(form)
+    assert spec.block == ("basic", "basic", "bottleneck", "bottleneck")
+    assert spec.input_size == (224, 160)
+    assert spec_to_form(spec)["block"] == "basic, basic, bottleneck, bottleneck"
+
+
+def test_list_text_accepts_spaces_and_commas():
+    assert parse_int_list("depths", " 2,3  4 ,5 ") == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("change, field, text", [
+    ({"depths": "2, x, 2, 2"}, "depths[1]", "'x' is not an integer"),
+    ({"depths": ""}, "depths", "is empty"),
+    ({"depths": "2, 2, 2"}, "widths", "has 4 entries but depths has 3 stages"),
+    ({"depths": "2, 0, 2, 2"}, "depths[1]", "too small"),
+    ({"groups": 32}, "groups", "basic blocks"),
+    ({"stem": "fancy"}, "stem", "choose one of classic, deep, cifar"),
+    ({"groups": None}, "groups", "None is not an integer"),
+    ({"input_height": 16, "input_width": 16}, "input_size", "too small"),
+    ({"se_ratio": 2.0}, "se_ratio", "out of range"),
+])
+def test_bad_form_values_raise_spec_errors_naming_the_field(change, field, text):
+    with pytest.raises(SpecError) as info:
+        form_to_spec({**spec_to_form(R18), **change})
+    assert info.value.field == field
+    assert text in str(info.value)
