@@ -54,9 +54,9 @@ class _Tracer:
         self.stage = "stem"
 
     def conv(self, name: str, shape: Shape, out_channels: int, kernel: int, stride: int = 1,
-             groups: int = 1, bias: bool | None = None, padding: int | None = None) -> Shape:
+             groups: int = 1, bias: bool | None = None) -> Shape:
         c, h, w = shape
-        pad = kernel // 2 if padding is None else padding
+        pad = kernel // 2  # every conv here is padded to keep the size at stride 1
         out = (out_channels, (h + 2 * pad - kernel) // stride + 1, (w + 2 * pad - kernel) // stride + 1)
         has_bias = self.spec.conv_bias if bias is None else bias
         weights = out_channels * (c // groups) * kernel * kernel
@@ -84,7 +84,7 @@ class _Tracer:
     def stem(self, shape: Shape) -> Shape:
         spec, width = self.spec, self.spec.stem_width
         if spec.stem == "classic":
-            shape = self.conv("conv1", shape, width, 7, 2, padding=3)
+            shape = self.conv("conv1", shape, width, 7, 2)
         elif spec.stem == "deep":
             shape = self.conv("conv1.0", shape, width // 2, 3, 2)
             shape = self.bn("conv1.1", shape)
