@@ -1,0 +1,65 @@
+"""``latency``: measure a design's per-call latency and throughput on this machine.
+
+``add_latency_options`` and ``latency_options`` are shared with ``compare --latency``, so both commands
+accept the same options and validate them the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from arch_lab.latency import DEVICES, DTYPES, MODES, LatencyResult, measure_latency, parse_batch_sizes
+from arch_lab.presets import resolve
+
+TABLE_COLUMNS = ["batch_size", "median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms", "count", "throughput_img_s",
+                 "peak_memory_mb", "tflops", "peak_fraction", "compile_s", "error"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("latency", help="measure latency and throughput on this machine")
+    parser.add_argument("design", metavar="NAME_OR_FILE", help="a preset name or a spec JSON file")
+    add_latency_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result, with every setting, as JSON")
+    parser.set_defaults(run=run_latency)
+
+
+def add_latency_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The measurement options; values are checked by ``measure_latency`` (one-line SpecError)."""
+    parser.add_argument("--device", default="auto", choices=DEVICES, help="auto: CUDA when available, else CPU")
+    parser.add_argument("--batch", default="1", metavar="1,8,64", help="comma-separated batch sizes (default 1)")
+    parser.add_argument("--dtype", default="fp32", choices=tuple(DTYPES),
+                        help="fp32 = TF32 off; tf32 needs CUDA; bf16/fp16 cast the weights once")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory format for weights and input")
+    parser.add_argument("--mode", default="eager", choices=MODES,
+                        help="cuda_graph needs CUDA; compile reports its compile time separately")
+    parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
+                        help="time budget for the whole measurement (default 10)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads during the measurement (default: torch's, one per core)")
+
+
+def latency_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for ``measure_latency`` from the parsed options."""
+    return {"device": args.device, "batch_sizes": parse_batch_sizes(args.batch), "dtype": args.dtype,
+            "channels_last": args.channels_last, "mode": args.mode, "budget_s": args.budget,
+            "threads": args.threads}
+
+
+def run_latency(args: argparse.Namespace) -> int:
+    """Exit status 0 when every batch size was measured, 1 when one failed (its row says why)."""
+    options = latency_options(args)
+    result = measure_latency(resolve(args.design), **options)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_result(result))
+    return 0 if all(row.error is None for row in result.rows) else 1
+
+
+def format_result(result: LatencyResult) -> str:
+    s = result.settings
+    layout = "channels_last" if s["channels_last"] else "NCHW"
+    header = (f"{result.name} on {result.device_type} ({result.device_name}, {s['threads']} CPU threads): "
+              f"{s['dtype']}, {s['mode']}, {layout}, budget {s['budget_s']:g} s, "
+              f"{result.flops_per_image / 1e9:.3f} GFLOPs/image, torch {s['torch_version']}")
+    frame = result.to_frame()[TABLE_COLUMNS].dropna(axis="columns", how="all")
+    return f"{header}\n{frame.to_string(index=False, float_format=lambda v: f'{v:.4g}')}"
