@@ -5,6 +5,7 @@ Data flows one way: spec -> model -> analysers -> report/comparison -> CLI/UI.
 
 from arch_lab.build import ResNet, build_model
 from arch_lab.errors import LimitError, SpecError
+from arch_lab.latency import measure_latency
 from arch_lab.limits import Limits, check_limits
 from arch_lab.presets import list_presets, load_preset, resolve
 from arch_lab.spec import ResNetSpec
@@ -19,5 +20,6 @@ __all__ = [
     "check_limits",
     "list_presets",
     "load_preset",
+    "measure_latency",
     "resolve",
 ]
