@@ -1,0 +1,167 @@
+"""``analyse(spec)``: the full complexity report of a design, from arithmetic alone.
+
+Nothing is built and no weight is allocated: every number comes from the analytic layer plan
+(:func:`arch_lab.plan.plan`, pycls ``complexity()`` style), so a report costs about a millisecond and is
+cached by (spec, input size, batch size). The tests hold each number against the real module, fvcore,
+torchinfo, ``torch.utils.flop_counter``, torchvision's published figures and real memory measurements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from math import prod
+from typing import Any
+
+import pandas as pd
+
+from arch_lab.analysis import memory
+from arch_lab.analysis.ops import fvcore_ops
+from arch_lab.analysis.receptive import Field, stage_fields
+from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_records, stage_records
+from arch_lab.errors import SpecError
+from arch_lab.limits import check_limits
+from arch_lab.plan import Layer, plan
+from arch_lab.spec import ResNetSpec
+
+MB = 1e6
+"""Bytes per MB in every ``*_mb`` figure (torchinfo's convention)."""
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv and linear layers, biases excluded (torchvision's published "
+            "'GFLOPS', pycls 'flops'); BN, ReLU, pooling and residual adds count none",
+    "flops": "2 x macs (the convention of torch.utils.flop_counter)",
+    "activations": "output elements of conv and linear layers (fvcore ActivationCountAnalysis)",
+    "ops": "fvcore FlopCountAnalysis.by_operator() of an eval-mode forward: 1 fused multiply-add = 1",
+    "memory": "MB = 1e6 bytes; weights are parameters only; activations_mb is the inference peak of live "
+              "fp32 activations; train_step_mb = 4 fp32 copies of the weights (weights, gradients, Adam's "
+              "two moments) + train_activations_mb saved for backward",
+    "counts": "per batch of batch_size images, except params",
+}
+
+METRICS = ("params", "trainable_params", "macs", "flops", "activations", "weights_fp32_mb", "weights_bf16_mb",
+           "activations_mb", "train_step_mb")
+"""The headline numbers, in the order tables show them (also the comparison's metric columns)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The complexity of one design at one input size and batch size. Immutable (reports are cached);
+    ``layers`` and ``stages`` return a fresh DataFrame on every access."""
+
+    spec: ResNetSpec
+    batch_size: int
+    params: int
+    trainable_params: int
+    macs: int
+    flops: int
+    activations: int
+    weights_fp32_mb: float
+    weights_bf16_mb: float
+    activations_mb: float
+    train_activations_mb: float
+    train_step_mb: float
+    _plan: tuple[Layer, ...] = field(repr=False)
+    _fields: tuple[tuple[str, Field], ...] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) of the input images."""
+        return self.spec.input_size  # type: ignore[return-value]
+
+    @property
+    def ops(self) -> dict[str, int]:
+        """Per-operator counts in fvcore's convention (see :mod:`arch_lab.analysis.ops`)."""
+        return fvcore_ops(self._plan, self.batch_size)
+
+    def layer_records(self) -> list[dict[str, Any]]:
+        return layer_records(self._plan, self.batch_size)
+
+    def stage_records(self) -> list[dict[str, Any]]:
+        return stage_records(self._plan, self.batch_size, dict(self._fields))
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """A row per counted module: name, type, stage, input_shape, output_shape, kernel, stride,
+        groups, params, macs."""
+        return frame(self.layer_records(), LAYER_COLUMNS)
+
+    @property
+    def stages(self) -> pd.DataFrame:
+        """A row for the stem, each stage and the head: output_shape, params, macs, their shares of the
+        total (0..1), output_stride and receptive_field (pixels; none for the head)."""
+        return frame(self.stage_records(), STAGE_COLUMNS)
+
+    def metrics(self) -> dict[str, int | float]:
+        """The headline numbers under their report key names."""
+        return {key: getattr(self, key) for key in METRICS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the headline numbers, ops, stages and layers under the same key names."""
+        def listed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{k: list(v) if isinstance(v, tuple) else v for k, v in r.items()} for r in records]
+
+        return {
+            "name": self.name,
+            "spec": self.spec.to_dict(),
+            "input_size": list(self.input_size),
+            "batch_size": self.batch_size,
+            **self.metrics(),
+            "train_activations_mb": self.train_activations_mb,
+            "ops": self.ops,
+            "stages": listed(self.stage_records()),
+            "layers": listed(self.layer_records()),
+            "conventions": dict(CONVENTIONS),
+        }
+
+
+def analyse(spec: ResNetSpec, *, input_size: int | tuple[int, int] | None = None, batch_size: int = 1) -> Report:
+    """The report of ``spec`` for ``batch_size`` images at ``input_size`` (default: the spec's own).
+
+    Raises :class:`SpecError` for a bad input size or batch size and :class:`LimitError` for a design
+    beyond the request limits (whose plan alone would be costly).
+    """
+    if not isinstance(spec, ResNetSpec):
+        raise SpecError("spec", f"expected a ResNetSpec, got {type(spec).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise SpecError("batch_size", f"{batch_size!r} is not allowed; expected an integer >= 1")
+    if input_size is not None:
+        spec = spec.replace(input_size=list(input_size) if isinstance(input_size, (tuple, list)) else input_size)
+    return _analyse(spec, batch_size)
+
+
+@lru_cache(maxsize=512)
+def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
+    check_limits(spec)
+    layers = plan(spec)
+    params = sum(layer.params for layer in layers)
+    macs = batch_size * sum(layer.macs for layer in layers)
+    image = spec.in_channels * prod(spec.input_size)  # type: ignore[arg-type]
+    saved = memory.saved_activation_bytes(layers, image, batch_size)
+    peak = batch_size * memory.inference_activation_elements(layers, image) * memory.FP32_BYTES
+    return Report(
+        spec=spec,
+        batch_size=batch_size,
+        params=params,
+        trainable_params=params,  # every parameter of the built network trains
+        macs=macs,
+        flops=2 * macs,
+        activations=batch_size * sum(layer.activations for layer in layers),
+        weights_fp32_mb=params * memory.FP32_BYTES / MB,
+        weights_bf16_mb=params * memory.BF16_BYTES / MB,
+        activations_mb=peak / MB,
+        train_activations_mb=saved / MB,
+        train_step_mb=(memory.train_state_bytes(params) + saved) / MB,
+        _plan=layers,
+        _fields=tuple(stage_fields(layers).items()),
+    )
+
+
+def clear_cache() -> None:
+    """Forget cached reports and plans (for cold-start timing)."""
+    _analyse.cache_clear()
+    plan.cache_clear()
