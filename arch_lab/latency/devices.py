@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import platform
 import re
 from collections.abc import Iterator
@@ -59,6 +60,8 @@ def environment(device_type: str) -> dict[str, Any]:
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
+        # A busy machine slows CPU timings (with every core in torch's thread pool, by up to 100x): say how busy.
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     if device_type == "cuda":
         props = torch.cuda.get_device_properties(torch.cuda.current_device())

@@ -226,11 +226,12 @@ def _measure_batch(model: nn.Module, batch_size: int, target: _Target, options: 
 
 
 def _callable(model: nn.Module, x: torch.Tensor, options: LatencyOptions) -> tuple[Callable[[], Any], float | None]:
-    """The call to time in the chosen mode, and the compile time (compile mode only)."""
+    """The call to time in the chosen mode, and the compile time (compile mode only: resetting the
+    compiler caches, ``torch.compile`` and the first, compiling, call)."""
     if options.mode == "compile":
+        started = time.perf_counter()
         torch.compiler.reset()  # a fresh graph per batch size: no recompile limit, no stale guards
         compiled = torch.compile(model, **{k: v for k, v in COMPILE_OPTIONS.items() if k != "reset"})
-        started = time.perf_counter()
         compiled(x)
         _synchronize(options.device_type)
         return (lambda: compiled(x)), time.perf_counter() - started
