@@ -1,0 +1,72 @@
+"""The Gradio app: a thin layer over the library (the only package that imports gradio).
+
+:func:`build_app` lays out the tabs around two per-session states, the design set and the latency
+results; each tab module wires its own events. :func:`launch` applies the settings a public Space needs:
+loopback unless ``GRADIO_SERVER_NAME`` says otherwise, an upload size cap, a bounded queue, no monitoring
+endpoint, no error details beyond our own messages, and only ``/compare`` and ``/analyse`` in the API.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing is fetched or reported at run time
+
+import gradio as gr  # noqa: E402
+
+from arch_lab.ui import api, compare_panel, design_panel, latency_panel, layers_panel  # noqa: E402
+from arch_lab.ui.state import DesignSet  # noqa: E402
+
+TITLE = "ResNet Architecture Lab"
+QUEUE_MAX_SIZE = 64
+"""Waiting requests beyond this are refused ("queue full") instead of piling up on a small Space."""
+LAUNCH_SETTINGS = {
+    "max_file_size": "1mb",  # design sets are a few KB
+    "enable_monitoring": False,  # no /monitoring endpoints
+    "show_error": False,  # only gr.Error messages (our SpecError texts) reach users
+    "run_history": False,
+    "footer_links": ["api", "gradio", "settings"],
+}
+CSS = """
+.gradio-container { max-width: 1400px !important; margin: auto; }
+#spec-status p { margin: 0.2em 0; }
+.hint p { font-size: 0.85em; color: var(--body-text-color-subdued); }
+"""
+INTRO = f"""\
+# 🧱 {TITLE}
+Design ResNet-family networks, see every layer's shape, parameters and MACs, time them on this machine,
+and compare designs side by side. Start on **Design**: pick a preset, change any field, add it to the comparison.
+"""
+
+
+def build_app() -> gr.Blocks:
+    """The whole app; each browser session gets its own design set and latency results."""
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+        designs = gr.State(DesignSet())
+        latency = gr.State({})
+        gr.Markdown(INTRO)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Design", id="design"):
+                design_panel.build(designs, tabs)
+            with gr.Tab("Compare", id="compare"):
+                compare_panel.build(designs, latency)
+            with gr.Tab("Layers", id="layers"):
+                layers_panel.build(designs)
+            with gr.Tab("Latency", id="latency"):
+                latency_panel.build(designs, latency)
+            with gr.Tab("API", id="api"):
+                api.build()
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
+    return demo
+
+
+def launch(demo: gr.Blocks, **overrides: object) -> tuple:
+    """``demo.launch`` with the app's settings; ``overrides`` (e.g. ``prevent_thread_lock``) win.
+
+    Host and port come from ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` (a Space sets them), else
+    127.0.0.1 and the first free port from 7860.
+    """
+    settings = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="blue"), "css": CSS,
+                **LAUNCH_SETTINGS, **overrides}
+    return demo.launch(**settings)

@@ -1,0 +1,134 @@
+"""The public API: ``/compare`` and ``/analyse``, also usable from the app's API tab.
+
+Both take JSON text: ``/compare`` a list whose items are preset names or spec objects, ``/analyse`` one
+such item. A string item is looked up among the presets only (never opened as a path). Every bad input
+comes back as ``gr.Error`` carrying the ``SpecError`` text, which ``gradio_client`` raises as ``AppError``
+with that message. The plain functions are called directly by the tests, without a server.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from arch_lab import SpecError, check_limits, compare, list_presets, load_preset
+from arch_lab.spec import ResNetSpec, parse_json
+from arch_lab.ui.compute import checked_report, reports_of
+from arch_lab.ui.exports import write_comparison_csv
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet
+
+MAX_TEXT_CHARS = 100_000
+BARE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+EXAMPLE_LIST = '["resnet18", "resnet50", {"name": "r18-deeper", "depths": [3, 4, 6, 3]}]'
+EXAMPLE_ITEM = '{"name": "r18-wide", "depths": [2, 2, 2, 2], "widths": [96, 192, 384, 768]}'
+
+
+def parse_item(item: Any, where: str = "design") -> ResNetSpec:
+    """A preset name (string) or a spec object (JSON object) -> a validated spec within the limits."""
+    try:
+        if isinstance(item, str):
+            spec = load_preset(item)
+        elif isinstance(item, dict):
+            spec = ResNetSpec.from_dict(item)
+        else:
+            raise SpecError(where, f"{item!r} is neither a preset name nor a spec object")
+        check_limits(spec)
+        return spec
+    except SpecError as exc:
+        if where == "design":
+            raise
+        raise SpecError(where, str(exc)) from None
+
+
+def _json(text: Any, source: str) -> Any:
+    if not isinstance(text, str):
+        raise SpecError(source, f"expected JSON text, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise SpecError(source, f"{len(text):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
+    return parse_json(text, source)
+
+
+def parse_designs(text: str) -> list[ResNetSpec]:
+    """``'["resnet18", {...}]'`` -> specs, with names made unique; errors say which item is wrong."""
+    items = _json(text, "designs")
+    if not isinstance(items, list) or not items:
+        raise SpecError("designs", "expected a non-empty JSON list of preset names or spec objects, "
+                                   f"e.g. {EXAMPLE_LIST}")
+    if len(items) > MAX_DESIGNS:
+        raise SpecError("designs", f"{len(items)} designs given; at most {MAX_DESIGNS} per request")
+    specs = [parse_item(item, f"designs[{i}]") for i, item in enumerate(items)]
+    return list(DesignSet.of(specs).designs)
+
+
+def compare_designs(designs: str) -> tuple[pd.DataFrame, str]:
+    """The library's comparison table (ratios against the first design) and its CSV file."""
+    df = compare(reports_of(parse_designs(designs)), baseline=0)
+    return df, write_comparison_csv(df)
+
+
+def analyse_design(design: str) -> dict[str, Any]:
+    """The report of one design as JSON. A bare preset name (``resnet18``) is accepted unquoted."""
+    text = design.strip() if isinstance(design, str) else design
+    item = text if isinstance(text, str) and BARE_NAME.match(text) else _json(text, "design")
+    return checked_report(parse_item(item)).to_dict()
+
+
+def api_compare(designs: str) -> tuple[pd.DataFrame, str]:
+    try:
+        return compare_designs(designs)
+    except SpecError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def api_analyse(design: str) -> dict[str, Any]:
+    try:
+        return analyse_design(design)
+    except SpecError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def build() -> None:
+    """The API tab: how to call the endpoints, and a form for each that calls the very same function."""
+    gr.Markdown(API_HELP.format(presets=", ".join(list_presets())))
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            gr.Markdown("#### `/compare`")
+            designs = gr.Textbox(label="designs (JSON list)", value=EXAMPLE_LIST, lines=3, max_length=MAX_TEXT_CHARS)
+            go_compare = gr.Button("Run /compare")
+            table = gr.Dataframe(label="comparison (full precision)", interactive=False, max_height=300)
+            csv = gr.File(label="comparison.csv")
+        with gr.Column():
+            gr.Markdown("#### `/analyse`")
+            design = gr.Textbox(label="design (preset name or spec JSON)", value=EXAMPLE_ITEM, lines=3,
+                                max_length=MAX_TEXT_CHARS)
+            go_analyse = gr.Button("Run /analyse")
+            report = gr.JSON(label="report", max_height=420)
+    go_compare.click(api_compare, designs, [table, csv], api_name="compare",
+                     api_description="Compare designs: a JSON list of preset names or spec objects -> the "
+                                     "comparison table (ratios against the first) and its CSV file.")
+    go_analyse.click(api_analyse, design, report, api_name="analyse",
+                     api_description="Analyse one design (a preset name or a spec object as JSON) -> its report.")
+
+
+API_HELP = """\
+### Use the lab from Python
+Two named endpoints work with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+
+```python
+from gradio_client import Client
+
+client = Client("http://127.0.0.1:7860/")          # or the Space's name, e.g. "user/arch-lab"
+table, csv_path = client.predict('["resnet18", {{"name": "r18-deeper", "depths": [3, 4, 6, 3]}}]',
+                                 api_name="/compare")
+report = client.predict("resnet50", api_name="/analyse")
+print(table["headers"][:5], report["params"], report["macs"])
+```
+
+`/compare` returns the table as `{{"headers": [...], "data": [[...]]}}` and a CSV file path; `/analyse` returns
+the report as JSON (counts, memory, per-stage and per-layer tables). Invalid input raises
+`gradio_client.exceptions.AppError` with the spec error, e.g. `depths[1]: 0 is too small; expected an integer >= 1`.
+At most {max_designs} designs per request. Presets: {presets}.
+""".replace("{max_designs}", str(MAX_DESIGNS))

@@ -1,0 +1,221 @@
+"""Design tab: edit a spec (fields or JSON) with live validation, and manage the set being compared.
+
+Every field edit re-validates the whole spec and shows the ``SpecError`` message under the form; adding an
+invalid design also raises it as a toast. Handlers return a new :class:`DesignSet` into the session's
+``gr.State``; the other tabs listen to its changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from arch_lab import SpecError, list_presets, load_preset
+from arch_lab.export import designs_from_json
+from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec
+from arch_lab.ui.compute import checked_report, reports_of
+from arch_lab.ui.exports import write_designs_json
+from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet
+from arch_lab.ui.views import designs_view, escape_markdown
+
+START_PRESET = "resnet18"
+PRIVATE = {"api_visibility": "private"}
+QUIET = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+def status_markdown(spec_or_error: ResNetSpec | Exception) -> str:
+    """One line under the form: the design's size when valid, else the error naming the field."""
+    if isinstance(spec_or_error, Exception):
+        return f"❌ **Not valid** — {escape_markdown(str(spec_or_error))}"
+    report = checked_report(spec_or_error)
+    height, width = report.input_size
+    return (f"✅ **Valid** — {report.params / 1e6:.2f} M parameters, {report.macs / 1e9:.3f} GMACs "
+            f"at {height}×{width}")
+
+
+def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
+    """The editor's widgets, labelled with the spec's field names so error messages point at them."""
+    w: dict[str, gr.components.Component] = {}
+
+    def integer(name: str, label: str | None = None, info: str | None = None) -> None:
+        w[name] = gr.Number(value=form[name], label=label or name, info=info, precision=0)
+
+    def listed(name: str, info: str) -> None:
+        w[name] = gr.Textbox(value=form[name], label=name, info=info, max_length=200)
+
+    def choice(name: str, choices: Any, **extra: Any) -> None:
+        w[name] = gr.Dropdown(value=form[name], label=name, choices=list(choices), **extra)
+
+    with gr.Row():
+        w["name"] = gr.Textbox(value=form["name"], label="name", max_length=60, scale=2)
+        choice("block", BLOCKS, allow_custom_value=True, info="or one per stage: basic, bottleneck, …")
+        choice("stem", STEMS)
+        choice("shortcut", SHORTCUTS)
+    with gr.Row():
+        listed("depths", "blocks per stage, e.g. 2, 2, 2, 2")
+        listed("widths", "planes per stage")
+        listed("strides", "1 or 2 per stage")
+    with gr.Row():
+        integer("groups", info="ResNeXt cardinality")
+        integer("width_per_group", info="64 = ResNet, 128 = Wide")
+        integer("stem_width")
+        w["se_ratio"] = gr.Number(value=form["se_ratio"], label="se_ratio", step=0.0625,
+                                  info="squeeze-excitation; 0 = off, SENet 0.0625")
+    with gr.Row():
+        integer("input_height", "input height")
+        integer("input_width", "input width")
+        integer("in_channels")
+        integer("num_classes")
+    with gr.Row():
+        w["conv_bias"] = gr.Checkbox(value=form["conv_bias"], label="conv_bias (biased convs)")
+        w["zero_init_residual"] = gr.Checkbox(value=form["zero_init_residual"], label="zero_init_residual")
+    return w
+
+
+def build(designs: gr.State, tabs: gr.Tabs) -> None:
+    """Lay out the Design tab and wire its events (all private: not part of the public API)."""
+    start = load_preset(START_PRESET)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            gr.Markdown("### 1 · Edit a design")
+            preset = gr.Dropdown(label="Start from preset", choices=list_presets(), value=START_PRESET,
+                                 info="loads the preset into the editor; then change any field")
+            with gr.Tabs():
+                with gr.Tab("Fields"):
+                    widgets = _field_widgets(spec_to_form(start))
+                with gr.Tab("JSON"):
+                    code = gr.Code(label="spec (JSON)", language="json", lines=16, value=start.to_json())
+            status = gr.Markdown(status_markdown(start), elem_id="spec-status")
+            with gr.Row():
+                add_btn = gr.Button("Add to comparison", variant="primary")
+                update_btn = gr.Button("Update selected design")
+        with gr.Column(scale=2):
+            gr.Markdown("### 2 · Designs in the comparison")
+            listing = gr.Dataframe(value=_listing(DesignSet()), label="Designs", interactive=False,
+                                   max_height=300)
+            selected = gr.Dropdown(label="Selected design", choices=[], value=None)
+            with gr.Row():
+                new_name = gr.Textbox(label="New name", max_length=60, scale=3)
+                rename_btn = gr.Button("Rename", scale=1)
+            with gr.Row():
+                edit_btn = gr.Button("Edit", size="sm")
+                duplicate_btn = gr.Button("Duplicate", size="sm")
+                baseline_btn = gr.Button("Make baseline", size="sm")
+                remove_btn = gr.Button("Remove", size="sm", variant="stop")
+            with gr.Row():
+                upload = gr.UploadButton("Open design set (JSON)", file_types=[".json"], size="sm")
+                download = gr.DownloadButton("Save design set (JSON)", value=None, size="sm")
+            compare_btn = gr.Button("Compare ▸", variant="primary")
+
+    fields = [widgets[name] for name in FORM_FIELDS]
+    spec_outputs = [*fields, code, status]
+
+    def load_spec(spec: ResNetSpec) -> list[Any]:
+        form = spec_to_form(spec)
+        return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status_markdown(spec)]
+
+    def on_preset(name: str) -> list[Any]:
+        try:
+            return load_spec(load_preset(name))
+        except SpecError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def on_fields(*values: Any) -> tuple[Any, str]:
+        try:
+            spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
+            return spec.to_json(), status_markdown(spec)
+        except SpecError as exc:
+            return gr.skip(), status_markdown(exc)
+
+    def on_code(text: str) -> list[Any]:
+        try:
+            return load_spec(ResNetSpec.from_json(text, source="JSON"))
+        except SpecError as exc:
+            return [*(gr.skip() for _ in fields), gr.skip(), status_markdown(exc)]
+
+    def edited_spec(values: tuple[Any, ...]) -> ResNetSpec:
+        try:
+            spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
+            checked_report(spec)
+            return spec
+        except SpecError as exc:
+            raise gr.Error(str(exc), title="Not a valid design") from None
+
+    def on_add(ds: DesignSet, *values: Any) -> tuple[DesignSet, Any]:
+        new = _user_errors(ds.add, edited_spec(values))
+        return new, _selection(new, new.names[-1])
+
+    def on_update(ds: DesignSet, name: str | None, *values: Any) -> tuple[DesignSet, Any]:
+        spec = edited_spec(values)
+        new = _user_errors(ds.update, _required(name), spec)
+        return new, _selection(new, new.names[ds.names.index(name)])
+
+    preset.input(on_preset, preset, spec_outputs, **QUIET)
+    gr.on([w.input for w in fields], on_fields, fields, [code, status], trigger_mode="always_last", **QUIET)
+    code.input(on_code, code, spec_outputs, trigger_mode="always_last", **QUIET)
+    add_btn.click(on_add, [designs, *fields], [designs, selected], **PRIVATE)
+    update_btn.click(on_update, [designs, selected, *fields], [designs, selected], **PRIVATE)
+
+    def on_rename(ds: DesignSet, name: str | None, new: str) -> tuple[DesignSet, Any, str]:
+        result = _user_errors(ds.rename, _required(name), new)
+        return result, _selection(result, result.names[ds.names.index(name)]), ""
+
+    def on_duplicate(ds: DesignSet, name: str | None) -> tuple[DesignSet, Any]:
+        result = _user_errors(ds.duplicate, _required(name))
+        return result, _selection(result, result.names[ds.names.index(name) + 1])
+
+    def on_edit(ds: DesignSet, name: str | None) -> list[Any]:
+        return load_spec(_user_errors(ds.get, _required(name)))
+
+    def on_upload(path: str) -> DesignSet:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        specs = _user_errors(designs_from_json, text)
+        if len(specs) > MAX_DESIGNS:
+            raise gr.Error(f"designs: the file holds {len(specs)} designs; the app compares at most {MAX_DESIGNS}")
+        new = DesignSet.of(specs)
+        _user_errors(reports_of, new.designs)
+        return new
+
+    rename_btn.click(on_rename, [designs, selected, new_name], [designs, selected, new_name], **PRIVATE)
+    duplicate_btn.click(on_duplicate, [designs, selected], [designs, selected], **PRIVATE)
+    remove_btn.click(lambda ds, n: _user_errors(ds.remove, _required(n)), [designs, selected], designs, **PRIVATE)
+    baseline_btn.click(lambda ds, n: _user_errors(ds.with_baseline, _required(n)), [designs, selected], designs,
+                       **PRIVATE)
+    edit_btn.click(on_edit, [designs, selected], spec_outputs, **QUIET)
+    upload.upload(on_upload, upload, designs, **PRIVATE)
+    designs.change(_refresh, [designs, selected], [listing, selected, download], **QUIET)
+    compare_btn.click(lambda: gr.Tabs(selected="compare"), None, tabs, **QUIET)
+
+
+def _refresh(ds: DesignSet, selected: str | None) -> tuple[Any, Any, str | None]:
+    """The list, the selection (kept if still there, else the last design) and the design-set file."""
+    names = ds.names
+    file = write_designs_json(ds.designs) if names else None
+    return _listing(ds), _selection(ds, selected if selected in names else (names[-1] if names else None)), file
+
+
+def _selection(ds: DesignSet, name: str | None) -> Any:
+    """The "Selected design" dropdown: choices and value must change together (gradio checks the value)."""
+    return gr.Dropdown(choices=list(ds.names), value=name)
+
+
+def _listing(ds: DesignSet) -> Any:
+    reports = reports_of(ds.designs)
+    return designs_view(ds.names, ds.baseline, [r.params for r in reports], [r.macs for r in reports])
+
+
+def _required(name: str | None) -> str:
+    if not name:
+        raise gr.Error("Select a design in the list first")
+    return name
+
+
+def _user_errors(fn: Any, *args: Any) -> Any:
+    """Call ``fn``; a SpecError becomes a toast with its message (the app keeps running)."""
+    try:
+        return fn(*args)
+    except SpecError as exc:
+        raise gr.Error(str(exc)) from None

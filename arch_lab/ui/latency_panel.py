@@ -1,0 +1,112 @@
+"""Latency tab: time every design in the comparison on this machine, one measurement at a time.
+
+It says plainly where it measures (the GPU's name, or "CPU" with the processor and thread count). The
+event has ``concurrency_limit=1`` and ``measure_latency`` holds a process-wide lock besides, so two users
+never time at once; results go into the session's latency store and from there into the Compare tab.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+import torch
+
+from arch_lab import SpecError, charts
+from arch_lab.latency import DTYPES, MODES, LatencyResult, measure_latency
+from arch_lab.latency.devices import cpu_model
+from arch_lab.latency.options import CUDA_ONLY
+from arch_lab.ui.compute import LatencyStore, latency_frames
+from arch_lab.ui.state import DesignSet
+from arch_lab.ui.views import escape_markdown
+
+BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
+RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
+                  "throughput_img_s": "throughput (img/s)", "count": "timed calls",
+                  "peak_memory_mb": "peak memory (MB)", "error": "error"}
+
+
+def where_measured() -> str:
+    """Plain words for the device a measurement with ``device="auto"`` runs on."""
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name()}"
+    return f"CPU: {cpu_model()}, {torch.get_num_threads()} threads (no GPU on this machine)"
+
+
+def options_here() -> tuple[list[str], list[str]]:
+    """The dtypes and modes that apply on this machine (CUDA-only ones are hidden on a CPU)."""
+    if torch.cuda.is_available():
+        return list(DTYPES), list(MODES)
+    return ([d for d in DTYPES if d not in CUDA_ONLY["dtype"]], [m for m in MODES if m not in CUDA_ONLY["mode"]])
+
+
+def build(designs: gr.State, latency: gr.State) -> None:
+    gr.Markdown(f"**Measured on {escape_markdown(where_measured())}.** Every design in the comparison is timed "
+                "in turn (randomly initialised weights, eval mode, inference only); the median of many calls is "
+                "reported, with p10–p90 as the spread.", elem_id="device-label")
+    dtypes, modes = options_here()
+    with gr.Row():
+        batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], scale=3)
+        dtype = gr.Dropdown(label="dtype", choices=dtypes, value="fp32", scale=1)
+        mode = gr.Dropdown(label="mode", choices=modes, value="eager", scale=1,
+                           info="compile: torch.compile first (slow to start)")
+    with gr.Row():
+        channels_last = gr.Checkbox(label="channels_last memory format", value=False)
+        budget_s = gr.Slider(label="time budget per design (s)", minimum=1, maximum=30, step=1, value=5)
+    run = gr.Button("Measure latency", variant="primary")
+    results = gr.Dataframe(value=pd.DataFrame(), label="Latency results", interactive=False, wrap=False,
+                           elem_id="latency-table")
+    curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size")
+
+    run.click(measure, [designs, latency, batch_sizes, dtype, channels_last, mode, budget_s], latency,
+              concurrency_limit=1, concurrency_id="latency", api_visibility="private")
+    gr.on([designs.change, latency.change], show, [designs, latency], [results, curves],
+          api_visibility="private", show_progress="hidden")
+
+
+def measure(designs: DesignSet, store: LatencyStore, batch_sizes: list[int], dtype: str, channels_last: bool,
+            mode: str, budget_s: float,
+            progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008  (gradio's progress idiom)
+    """Measure each design; the store gains (or replaces) an entry per design's ``key()``."""
+    if not len(designs):
+        raise gr.Error("Add designs on the Design tab first")
+    if not batch_sizes:
+        raise gr.Error("batch_sizes: pick at least one batch size")
+    new = dict(store)
+    count = len(designs)
+    for i, spec in enumerate(designs.designs):
+        def report(fraction: float, message: str, i: int = i, name: str = spec.name) -> None:
+            progress((i + fraction) / count, desc=f"{name} ({i + 1}/{count}): {message}")
+
+        try:
+            result = measure_latency(spec, batch_sizes=[int(b) for b in batch_sizes], dtype=dtype,
+                                     channels_last=bool(channels_last), mode=mode, budget_s=float(budget_s),
+                                     progress=report)
+        except SpecError as exc:
+            raise gr.Error(str(exc)) from None
+        new[spec.key()] = entry(result)
+    return new
+
+
+def entry(result: LatencyResult) -> dict[str, Any]:
+    """What the store keeps of a measurement (plain data)."""
+    s = result.settings
+    where = "GPU" if result.device_type == "cuda" else "CPU"
+    return {"summary": result.summary_columns(), "rows": result.to_dict()["rows"],
+            "device": f"{where}: {result.device_name}",
+            "settings": f"{s.get('dtype')}, {s.get('mode')}, channels_last={s.get('channels_last')}"}
+
+
+def show(designs: DesignSet, store: LatencyStore) -> tuple[pd.DataFrame, Any]:
+    """A row per measured design and batch size, and the latency-vs-batch chart."""
+    frames = []
+    for spec in designs.designs:
+        if (item := store.get(spec.key())) is not None:
+            rows = pd.DataFrame(item["rows"])
+            frame = rows[[c for c in RESULT_COLUMNS if c in rows]].rename(columns=RESULT_COLUMNS).round(3)
+            frame.insert(0, "design", spec.name)
+            frame["device"], frame["settings"] = item["device"], item["settings"]
+            frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return table, charts.latency_curves(latency_frames(designs, store))

@@ -1,0 +1,52 @@
+"""Layers tab: one design's stage table and per-layer table, to follow the tensor shapes by hand.
+
+The per-layer table is the analysers' own (the analytic plan, checked against the built module), shown
+with shapes as ``C×H×W`` and a search box, in forward order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from arch_lab import SpecError
+from arch_lab.ui.compute import checked_report
+from arch_lab.ui.state import DesignSet
+from arch_lab.ui.views import escape_markdown, layers_view, stages_view
+
+PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+def build(designs: gr.State) -> None:
+    pick = gr.Dropdown(label="Design", choices=[], value=None, info="one of the designs in the comparison")
+    summary = gr.Markdown("Add designs on the **Design** tab to see their layers.")
+    stages = gr.Dataframe(value=pd.DataFrame(), label="Stages", interactive=False, wrap=False,
+                          elem_id="stages-table")
+    layers = gr.Dataframe(value=pd.DataFrame(), label="Layers", interactive=False, wrap=False, max_height=560,
+                          show_search="search", pinned_columns=1, elem_id="layers-table")
+
+    designs.change(_keep_pick, [designs, pick], pick, **PRIVATE).then(
+        show, [designs, pick], [summary, stages, layers], **PRIVATE)
+    pick.input(show, [designs, pick], [summary, stages, layers], **PRIVATE)
+
+
+def _keep_pick(ds: DesignSet, current: str | None) -> Any:
+    names = list(ds.names)
+    return gr.Dropdown(choices=names, value=current if current in names else (names[0] if names else None))
+
+
+def show(ds: DesignSet, name: str | None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """The picked design's summary line, stage table and layer table."""
+    if not name or name not in ds.names:
+        return "Add designs on the **Design** tab to see their layers.", pd.DataFrame(), pd.DataFrame()
+    try:
+        report = checked_report(ds.get(name))
+    except SpecError as exc:
+        raise gr.Error(str(exc)) from None
+    c, h, w = report.spec.in_channels, *report.input_size
+    line = (f"**{escape_markdown(name)}**: input {c}×{h}×{w} → {len(report.layers)} layers, "
+            f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of one; "
+            "MACs count conv and linear multiply-accumulates.")
+    return line, stages_view(report.stages), layers_view(report.layers)
