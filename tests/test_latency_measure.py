@@ -7,6 +7,7 @@ models run on one thread: on a 2-core machine shared with other processes, a 2-t
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import threading
 import time
@@ -279,6 +280,24 @@ def test_a_budget_smaller_than_one_call_is_reported_not_overrun():
     first, second = result.rows
     assert first.count == 0 and "time budget spent in warm-up" in first.error
     assert second.count == 0 and second.error == "time budget spent before this batch"
+
+
+def test_a_batch_predicted_to_overrun_its_share_is_skipped_without_running():
+    class PerImage(Sleeper):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.log.append(x.shape[0])
+            time.sleep(self.seconds * x.shape[0])
+            return x
+
+    model = PerImage(0.01)
+    started = time.perf_counter()
+    result = measure_latency(model, input_shape=(1, 1, 1), batch_sizes=(1, 100), budget_s=0.6)
+    assert time.perf_counter() - started < 0.6 + 0.05 + 1.0
+    assert result.rows[0].error is None
+    skipped = result.rows[1]
+    assert re.match(r"skipped: one call would take about 1\.\d\d s \(batch 1's", skipped.error)  # 100 x 10 ms
+    assert skipped.count == 0
+    assert 100 not in model.log                                   # never called with the large batch
 
 
 @needs_cuda

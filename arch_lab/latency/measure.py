@@ -48,7 +48,9 @@ BUDGET_SPLIT = (
     "each batch size gets an equal share of the budget still unspent when it starts; warm-up (from the first "
     "call) and timed calls are charged to it, as is cuda_graph capture; a call starts only if the fastest call "
     "so far would end within the share, so a batch overruns it by at most one call; compile mode's compilation "
-    "(torch.compile and its first call) cannot be interrupted, is reported as compile_s and is not charged")
+    "(torch.compile and its first call) cannot be interrupted, is reported as compile_s and is not charged; "
+    "a batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
+    "skipped; building the model and counting its FLOPs come before the budget starts")
 COMPILE_OPTIONS = {"backend": "inductor", "mode": "default", "dynamic": False,
                    "reset": "torch.compiler.reset() before each batch size"}
 
@@ -170,8 +172,10 @@ def _measure(target: _Target, options: LatencyOptions, rule: SamplingRule, limit
         share_s = (options.budget_s - spent_s) / (count - index)
         if progress is not None:
             progress(index / count, f"batch {batch_size} ({index + 1}/{count}): warming up and timing")
-        if share_s <= 0:
-            rows.append(BatchLatency(batch_size, budget_s=0.0, error="time budget spent before this batch"))
+        measured = [row for row in rows if row.min_ms is not None]
+        refusal = _over_budget(batch_size, share_s, measured[-1] if measured else None)
+        if refusal is not None:
+            rows.append(BatchLatency(batch_size, budget_s=max(share_s, 0.0), error=refusal))
             continue
         started = clock.now()
         reset_peak_memory(device_type)
@@ -186,6 +190,24 @@ def _measure(target: _Target, options: LatencyOptions, rule: SamplingRule, limit
         rows.append(row)
         spent_s += row.elapsed_s or 0.0
     return LatencyResult(target.name, device_type, name, flops, settings, rows)
+
+
+def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None) -> str | None:
+    """Why a batch is not started: no budget left, or one call of it, predicted from the largest batch
+    measured so far (its fastest call, scaled linearly with the batch size), would overrun its share.
+
+    Linear scaling usually overestimates (larger batches tend to run more images per second), so a batch is
+    skipped only when even this cautious guess says it cannot fit; the first batch is never predicted.
+    """
+    if share_s <= 0:
+        return "time budget spent before this batch"
+    if previous is not None and previous.min_ms is not None:
+        expected_s = previous.min_ms / 1e3 * batch_size / previous.batch_size
+        if expected_s > share_s:
+            return (f"skipped: one call would take about {expected_s:.2f} s (batch {previous.batch_size}'s fastest "
+                    f"call scaled to {batch_size} images), more than this batch's {share_s:.2f} s share of the "
+                    "budget; raise budget_s")
+    return None
 
 
 def _prepare_model(target: _Target, options: LatencyOptions, limits: Limits | None) -> nn.Module:
