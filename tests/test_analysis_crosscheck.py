@@ -1,0 +1,163 @@
+"""The analytic report against independent counters, for every preset: the real built module (forward
+hooks), torchinfo's summary and ``torch.utils.flop_counter`` — all three on the meta device — and
+fvcore's FlopCountAnalysis / ActivationCountAnalysis on a real (zero-filled) module.
+
+The second resolution is a non-square 160x192 for a few ImageNet designs and 40 / 40x48 for CIFAR
+ones, at batch 2 so that the batch scaling is checked too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from math import prod
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from torchinfo import summary
+
+from arch_lab import analyse, build_model, list_presets, load_preset
+
+with warnings.catch_warnings():  # fvcore's import scripts a function with the deprecated torch.jit
+    warnings.simplefilter("ignore")
+    from fvcore.nn import FlopCountAnalysis
+    from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as ACTIVATION_HANDLES
+    from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FLOP_HANDLES
+
+CASES = [(name, None, 1) for name in list_presets()] + [
+    ("resnet18", (160, 192), 2), ("resnet50d", (160, 192), 2), ("se_resnet50", (160, 192), 2),
+    ("resnext50_32x4d", (160, 192), 2), ("d2l_resnet18", (160, 192), 2), ("resnet20", 40, 2),
+    ("resnet56", (40, 48), 2),
+]
+IDS = [f"{name}-{size or 'native'}-b{batch}" for name, size, batch in CASES]
+STATELESS = (nn.ReLU, nn.Sigmoid, nn.Identity)
+"""Leaf modules that hold and count nothing; the report leaves them out."""
+
+
+def setup(name, size, batch, device="meta"):
+    report = analyse(load_preset(name), input_size=size, batch_size=batch)
+    model = build_model(report.spec, device=device).eval()
+    x = torch.zeros(batch, report.spec.in_channels, *report.input_size, device=device)
+    return report, model, x
+
+
+def record_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(input shape, output shape) of every module's first call."""
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def hook_for(name):
+        def hook(module, inputs, output):
+            shapes.setdefault(name, (tuple(inputs[0].shape), tuple(output.shape)))
+        return hook
+
+    handles = [module.register_forward_hook(hook_for(name)) for name, module in model.named_modules()]
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return shapes
+
+
+def pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_layers_match_the_built_module(name, size, batch):
+    report, model, x = setup(name, size, batch)
+    shapes = record_shapes(model, x)
+    layers = report.layers
+    leaves = {n for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, STATELESS)}
+    assert set(layers["name"]) == leaves  # nothing missed, nothing invented
+    for row in layers.itertuples():
+        module = model.get_submodule(row.name)
+        assert type(module).__name__ == row.type, row.name
+        assert shapes[row.name] == (row.input_shape, row.output_shape), row.name
+        assert sum(p.numel() for p in module.parameters()) == row.params, row.name
+        if isinstance(module, nn.Conv2d):
+            assert (module.kernel_size, module.stride, module.groups) == (
+                pair(row.kernel), pair(row.stride), row.groups), row.name
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            assert (pair(module.kernel_size), pair(module.stride)) == (pair(row.kernel), pair(row.stride)), row.name
+    # model.parameters() yields a tensor shared by several modules once
+    assert report.params == report.trainable_params == sum(p.numel() for p in model.parameters())
+    assert report.stages["output_shape"].iloc[-1] == shapes[""][1]
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_flop_counter_mode_counts_two_flops_per_mac(name, size, batch):
+    report, model, x = setup(name, size, batch)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    assert counter.get_total_flops() == report.flops == 2 * report.macs
+    per_module = counter.get_flop_counts()
+    root = type(model).__name__
+    for row in report.layers.itertuples():
+        if row.type in ("Conv2d", "Linear"):
+            assert sum(per_module[f"{root}.{row.name}"].values()) == 2 * row.macs, row.name
+
+
+def qualified_name(info) -> str:
+    parts = []
+    while info.parent_info is not None:
+        parts.append(info.var_name)
+        info = info.parent_info
+    return ".".join(reversed(parts))
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_torchinfo_shapes_and_parameter_totals(name, size, batch):
+    report, model, x = setup(name, size, batch)
+    stats = summary(model, input_data=x, device=torch.device("meta"), verbose=0, mode="eval")
+    assert stats.total_params == report.params
+    assert stats.trainable_params == report.trainable_params
+    rows = {}
+    for info in stats.summary_list:
+        if info.is_leaf_layer:
+            rows.setdefault(qualified_name(info), info)
+    for row in report.layers.itertuples():
+        info = rows[row.name]
+        assert (tuple(info.input_size), tuple(info.output_size), info.num_params) == (
+            row.input_shape, row.output_shape, row.params), row.name
+
+
+def _as_counter(op: str, counts) -> Counter:
+    return counts if isinstance(counts, Counter) else Counter({op.split("::")[1]: counts})
+
+
+def _flops_and_activations(op: str):
+    """fvcore's flop handle of ``op`` plus its ActivationCountAnalysis handle, counted as "activations"."""
+    def handle(inputs, outputs):
+        counts = _as_counter(op, FLOP_HANDLES[op](inputs, outputs)) if op in FLOP_HANDLES else Counter()
+        counts["activations"] += sum(_as_counter(op, ACTIVATION_HANDLES[op](inputs, outputs)).values())
+        return counts
+    return handle
+
+
+def fvcore_analysis(model: nn.Module, x: torch.Tensor) -> FlopCountAnalysis:
+    """FlopCountAnalysis with ActivationCountAnalysis's handles added, so one trace (a real forward,
+    the slow part) serves both: ``by_operator()`` holds fvcore's flops and an "activations" entry."""
+    analysis = FlopCountAnalysis(model, x)
+    analysis.set_op_handle(**{op: _flops_and_activations(op) for op in ACTIVATION_HANDLES})
+    return analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_fvcore_operators_macs_and_activations(name, size, batch):
+    report, model, x = setup(name, size, batch, device="meta")
+    model = model.to_empty(device="cpu")  # fvcore traces a real forward; the values do not matter
+    for tensor in [*model.parameters(), *model.buffers()]:
+        tensor.data.zero_()
+    analysis = fvcore_analysis(model, torch.zeros(x.shape))
+    by_operator = dict(analysis.by_operator())
+    assert by_operator.pop("activations") == report.activations
+    assert by_operator == report.ops  # the full per-operator breakdown
+    assert by_operator["conv"] + by_operator["linear"] == report.macs  # restricted to conv and linear
+    by_module = analysis.by_module_and_operator()
+    for row in report.layers.itertuples():
+        if row.type in ("Conv2d", "Linear"):
+            assert by_module[row.name][row.type[:4].lower() if row.type == "Conv2d" else "linear"] == row.macs
+        elif row.type == "BatchNorm2d":
+            assert by_module[row.name]["batch_norm"] == 2 * prod(row.input_shape), row.name

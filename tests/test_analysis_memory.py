@@ -1,0 +1,129 @@
+"""Memory estimates against hand arithmetic on a tiny design and against real measurements:
+
+* inference activations: the peak bytes of tensors alive at once in a real no-grad forward, tracked
+  per storage with weak references from a ``TorchDispatchMode`` (every op's outputs are registered; a
+  storage counts until the last tensor using it is garbage);
+* training activations: the bytes autograd actually saves, collected with
+  ``torch.autograd.graph.saved_tensors_hooks`` (each storage once, parameters and buffers excluded).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from arch_lab import ResNetSpec, analyse, build_model, load_preset
+
+# conv 3x3 stem (1 -> 4), one basic block of 4 channels, 4x4 input, 2 classes
+TINY = ResNetSpec(block="basic", depths=(1,), widths=(4,), stem="cifar", stem_width=4, in_channels=1,
+                  num_classes=2, input_size=4)
+
+
+def test_tiny_design_by_hand():
+    report = analyse(TINY, batch_size=2)
+    # params: stem conv 4*1*9 = 36, BN 2*4 = 8; block convs 2 * 4*4*9 = 288, BNs 16; fc 4*2 + 2 = 10
+    assert report.params == 36 + 8 + 288 + 16 + 10 == 358
+    # MACs per image: each conv weight once per output pixel (16 pixels): (36 + 288) * 16, fc 8
+    assert report.macs == 2 * ((36 + 288) * 16 + 8) == 10_384
+    assert report.activations == 2 * (3 * 64 + 2)  # three conv maps of 4x4x4, the 2 logits
+    assert report.weights_fp32_mb == 358 * 4 / 1e6
+    assert report.weights_bf16_mb == 358 * 2 / 1e6
+    # inference peak per image, in elements: input 16 + block input 64 + first BN output 64
+    # + second conv output 64 + second BN output 64, while the second BN runs
+    assert report.activations_mb == 2 * (16 + 4 * 64) * 4 / 1e6
+    # saved for backward per image: input 16; stem conv and BN outputs 64 + 64; block conv1, bn1, conv2
+    # outputs 3 * 64 (bn2's output only feeds the add); the residual sum 64; the pooled vector 4.
+    # Per batch: BN mean and inverse std, 3 BNs * 4 channels * 2.
+    saved = 2 * (16 + 2 * 64 + 3 * 64 + 64 + 4) * 4 + 3 * 4 * 2 * 4
+    assert report.train_activations_mb == saved / 1e6
+    assert report.train_step_mb == (4 * 358 * 4 + saved) / 1e6  # weights, grads, 2 Adam moments
+
+
+class LiveTensors(TorchDispatchMode):
+    """Bytes of the storages that some live tensor produced by an op (or registered) still uses."""
+
+    def __init__(self, ignore: set[int]) -> None:
+        super().__init__()
+        self.ignore = ignore
+        self.sizes: dict[int, int] = {}
+        self.refs: dict[int, dict[int, weakref.ref]] = {}
+        self.peak = 0
+
+    def track(self, tensor: torch.Tensor) -> None:
+        storage = tensor.untyped_storage()
+        pointer = storage.data_ptr()
+        if pointer in self.ignore:
+            return
+        self.sizes[pointer] = storage.nbytes()
+        ref = weakref.ref(tensor, lambda ref, pointer=pointer: self._gone(pointer, ref))
+        self.refs.setdefault(pointer, {})[id(ref)] = ref
+
+    def _gone(self, pointer: int, ref: weakref.ref) -> None:
+        refs = self.refs.get(pointer, {})
+        refs.pop(id(ref), None)
+        if not refs:
+            self.refs.pop(pointer, None)
+            self.sizes.pop(pointer, None)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for value in tree_leaves(out):
+            if isinstance(value, torch.Tensor):
+                self.track(value)
+        self.peak = max(self.peak, sum(self.sizes.values()))
+        return out
+
+
+def storages(model: torch.nn.Module) -> set[int]:
+    return {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+
+
+def measured_inference_peak(model: torch.nn.Module, x: torch.Tensor) -> int:
+    mode = LiveTensors(storages(model))
+    mode.track(x)
+    with torch.no_grad(), mode:
+        model(x)
+    return mode.peak
+
+
+def measured_saved_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
+    ignore = storages(model)
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in ignore:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(x)
+    return sum(saved.values())
+
+
+DESIGNS = [
+    TINY,
+    load_preset("resnet18").replace(input_size=64),
+    load_preset("resnet50").replace(input_size=(48, 64)),
+    load_preset("resnet50d").replace(input_size=64, widths=[16, 32, 64, 128]),
+    load_preset("se_resnet50").replace(input_size=64, widths=[16, 32, 64, 128]),
+    load_preset("resnext50_32x4d").replace(input_size=64),
+    load_preset("d2l_resnet18").replace(input_size=64),
+    load_preset("resnet20"),
+    ResNetSpec(block=("basic", "bottleneck", "basic"), depths=(1, 2, 1), widths=(8, 4, 16), strides=(2, 1, 2),
+               stem="deep", stem_width=8, input_size=(40, 56), num_classes=3),
+]
+
+
+@pytest.mark.parametrize("spec", DESIGNS, ids=lambda spec: f"{spec.name}-{spec.key()[:6]}")
+def test_estimates_equal_measured_bytes(spec):
+    torch.manual_seed(0)
+    model = build_model(spec)
+    x = torch.randn(2, spec.in_channels, *spec.input_size)
+    report = analyse(spec, batch_size=2)
+    assert round(report.activations_mb * 1e6) == measured_inference_peak(model.eval(), x)
+    assert round(report.train_activations_mb * 1e6) == measured_saved_bytes(model.train(), x)
