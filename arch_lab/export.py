@@ -37,9 +37,10 @@ def comparison_to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    text = safe.to_csv(index=False)
+    # RFC 4180 line ends: a carriage return inside a name is then quoted instead of splitting the row
+    text = safe.to_csv(index=False, lineterminator="\r\n")
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        Path(path).write_text(text, encoding="utf-8", newline="")
     return text
 
 
