@@ -153,6 +153,6 @@ def _stage_value(report, stage: str, metric: str) -> float:
 
 
 def _styled(fig: go.Figure, height: int = HEIGHT_PX) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 50, "b": 60},
+    fig.update_layout(template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 80, "b": 60},
                       font={"size": 12}, hoverlabel={"namelength": -1})
     return fig

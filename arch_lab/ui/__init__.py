@@ -33,7 +33,7 @@ CSS = """
 .hint p { font-size: 0.85em; color: var(--body-text-color-subdued); }
 """
 INTRO = f"""\
-# 🧱 {TITLE}
+# {TITLE}
 Design ResNet-family networks, see every layer's shape, parameters and MACs, time them on this machine,
 and compare designs side by side. Start on **Design**: pick a preset, change any field, add it to the comparison.
 """

@@ -40,7 +40,7 @@ def parse_item(item: Any, where: str = "design") -> ResNetSpec:
     except SpecError as exc:
         if where == "design":
             raise
-        raise SpecError(where, str(exc)) from None
+        raise type(exc)(where, str(exc)) from None  # a LimitError stays one
 
 
 def _json(text: Any, source: str) -> Any:

@@ -32,9 +32,10 @@ def build(designs: gr.State, latency: gr.State) -> None:
         gr.Markdown("The CSV holds every column at full precision, with a `…_vs_baseline` ratio for each "
                     "metric.", elem_classes=["hint"])
     bars = gr.Plot(value=empty, label="Parameters, MACs, latency", elem_id="metric-bars")
-    scatter = gr.Plot(value=empty, label="MACs vs parameters (and vs latency)")
-    stages = gr.Plot(value=empty, label="Per-stage parameters and MACs")
-    curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size")
+    scatter = gr.Plot(value=empty, label="MACs vs parameters (and vs latency)", elem_id="efficiency-scatter")
+    stages = gr.Plot(value=empty, label="Per-stage parameters and MACs", elem_id="stage-breakdown")
+    curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
+                     elem_id="compare-latency-curves")
 
     gr.on([designs.change, latency.change], refresh, [designs, latency],
           [note, table, csv, bars, scatter, stages, curves], api_visibility="private", show_progress="minimal")

@@ -29,10 +29,10 @@ QUIET = {"api_visibility": "private", "show_progress": "hidden"}
 def status_markdown(spec_or_error: ResNetSpec | Exception) -> str:
     """One line under the form: the design's size when valid, else the error naming the field."""
     if isinstance(spec_or_error, Exception):
-        return f"❌ **Not valid** — {escape_markdown(str(spec_or_error))}"
+        return f"✗ **Not valid** — {escape_markdown(str(spec_or_error))}"
     report = checked_report(spec_or_error)
     height, width = report.input_size
-    return (f"✅ **Valid** — {report.params / 1e6:.2f} M parameters, {report.macs / 1e9:.3f} GMACs "
+    return (f"✓ **Valid** — {report.params / 1e6:.2f} M parameters, {report.macs / 1e9:.3f} GMACs "
             f"at {height}×{width}")
 
 
@@ -123,18 +123,26 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
         except SpecError as exc:
             raise gr.Error(str(exc)) from None
 
-    def on_fields(*values: Any) -> tuple[Any, str]:
+    def on_fields(text: str, *values: Any) -> tuple[Any, str]:
+        """Validate the fields; rewrite the JSON only if it says something else (not while it is typed)."""
         try:
             spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
-            return spec.to_json(), status_markdown(spec)
         except SpecError as exc:
             return gr.skip(), status_markdown(exc)
+        try:
+            same = ResNetSpec.from_json(text) == spec
+        except SpecError:
+            same = False
+        return gr.skip() if same else spec.to_json(), status_markdown(spec)
 
     def on_code(text: str) -> list[Any]:
+        """Valid JSON updates the fields; invalid JSON only updates the message."""
         try:
-            return load_spec(ResNetSpec.from_json(text, source="JSON"))
+            spec = ResNetSpec.from_json(text, source="JSON")
         except SpecError as exc:
-            return [*(gr.skip() for _ in fields), gr.skip(), status_markdown(exc)]
+            return [*(gr.skip() for _ in fields), status_markdown(exc)]
+        form = spec_to_form(spec)
+        return [*(form[name] for name in FORM_FIELDS), status_markdown(spec)]
 
     def edited_spec(values: tuple[Any, ...]) -> ResNetSpec:
         try:
@@ -154,8 +162,10 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
         return new, _selection(new, new.names[ds.names.index(name)])
 
     preset.input(on_preset, preset, spec_outputs, **QUIET)
-    gr.on([w.input for w in fields], on_fields, fields, [code, status], trigger_mode="always_last", **QUIET)
-    code.input(on_code, code, spec_outputs, trigger_mode="always_last", **QUIET)
+    # .change, not .input: gradio 6 fires a textbox's "input" on key presses only, missing paste and delete
+    gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status], trigger_mode="always_last",
+          **QUIET)
+    code.input(on_code, code, [*fields, status], trigger_mode="always_last", **QUIET)
     add_btn.click(on_add, [designs, *fields], [designs, selected], **PRIVATE)
     update_btn.click(on_update, [designs, selected, *fields], [designs, selected], **PRIVATE)
 

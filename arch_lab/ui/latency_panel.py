@@ -25,6 +25,7 @@ BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
                   "throughput_img_s": "throughput (img/s)", "count": "timed calls",
                   "peak_memory_mb": "peak memory (MB)", "error": "error"}
+EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "device", "settings"])
 
 
 def where_measured() -> str:
@@ -55,9 +56,10 @@ def build(designs: gr.State, latency: gr.State) -> None:
         channels_last = gr.Checkbox(label="channels_last memory format", value=False)
         budget_s = gr.Slider(label="time budget per design (s)", minimum=1, maximum=30, step=1, value=5)
     run = gr.Button("Measure latency", variant="primary")
-    results = gr.Dataframe(value=pd.DataFrame(), label="Latency results", interactive=False, wrap=False,
+    results = gr.Dataframe(value=EMPTY_RESULTS, label="Latency results", interactive=False, wrap=False,
                            elem_id="latency-table")
-    curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size")
+    curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
+                     elem_id="latency-curves")
 
     run.click(measure, [designs, latency, batch_sizes, dtype, channels_last, mode, budget_s], latency,
               concurrency_limit=1, concurrency_id="latency", api_visibility="private")
@@ -108,5 +110,5 @@ def show(designs: DesignSet, store: LatencyStore) -> tuple[pd.DataFrame, Any]:
             frame.insert(0, "design", spec.name)
             frame["device"], frame["settings"] = item["device"], item["settings"]
             frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True) if frames else EMPTY_RESULTS
     return table, charts.latency_curves(latency_frames(designs, store))

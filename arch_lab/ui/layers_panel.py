@@ -12,19 +12,22 @@ import gradio as gr
 import pandas as pd
 
 from arch_lab import SpecError
+from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
 from arch_lab.ui.compute import checked_report
 from arch_lab.ui.state import DesignSet
 from arch_lab.ui.views import escape_markdown, layers_view, stages_view
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+EMPTY_STAGES = stages_view(pd.DataFrame(columns=STAGE_COLUMNS))
+EMPTY_LAYERS = layers_view(pd.DataFrame(columns=LAYER_COLUMNS))
 
 
 def build(designs: gr.State) -> None:
     pick = gr.Dropdown(label="Design", choices=[], value=None, info="one of the designs in the comparison")
     summary = gr.Markdown("Add designs on the **Design** tab to see their layers.")
-    stages = gr.Dataframe(value=pd.DataFrame(), label="Stages", interactive=False, wrap=False,
+    stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
                           elem_id="stages-table")
-    layers = gr.Dataframe(value=pd.DataFrame(), label="Layers", interactive=False, wrap=False, max_height=560,
+    layers = gr.Dataframe(value=EMPTY_LAYERS, label="Layers", interactive=False, wrap=False, max_height=560,
                           show_search="search", pinned_columns=1, elem_id="layers-table")
 
     designs.change(_keep_pick, [designs, pick], pick, **PRIVATE).then(
@@ -40,7 +43,7 @@ def _keep_pick(ds: DesignSet, current: str | None) -> Any:
 def show(ds: DesignSet, name: str | None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """The picked design's summary line, stage table and layer table."""
     if not name or name not in ds.names:
-        return "Add designs on the **Design** tab to see their layers.", pd.DataFrame(), pd.DataFrame()
+        return "Add designs on the **Design** tab to see their layers.", EMPTY_STAGES, EMPTY_LAYERS
     try:
         report = checked_report(ds.get(name))
     except SpecError as exc:

@@ -25,9 +25,10 @@ MEASURED = (
     (re.compile(r"^latency_ms_b(\d+)$"), "latency b{} (ms)", 2),
     (re.compile(r"^throughput_img_s_b(\d+)$"), "throughput b{} (img/s)", 1),
 )
-DESIGN_COLUMNS = (("block", "block"), ("depths", "depths"), ("widths", "widths"), ("groups", "groups"),
-                  ("width_per_group", "width/group"), ("stem", "stem"), ("shortcut", "shortcut"),
-                  ("input_size", "input"))
+LEADING_COLUMNS = (("depths", "depths"), ("widths", "widths"))
+"""Shown before the metrics: what a student usually changes."""
+TRAILING_COLUMNS = (("block", "block"), ("groups", "groups"), ("width_per_group", "width/group"), ("stem", "stem"),
+                    ("shortcut", "shortcut"), ("input_size", "input"))
 
 
 def text(value: Any) -> str:
@@ -46,17 +47,19 @@ def escape_markdown(value: str) -> str:
 
 
 def comparison_view(df: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
-    """A row per design: its shape, then each metric followed by its ratio to the baseline (``×base``)."""
+    """A row per design: depths and widths, each metric followed by its ratio to the baseline (``×base``),
+    then the rest of the design's shape."""
     if df.empty:
-        return pd.DataFrame({"design": pd.Series(dtype=str)})
+        return pd.DataFrame(columns=["design", *(h for _, h in LEADING_COLUMNS), *(m[1] for m in METRICS)])
     out = pd.DataFrame({"design": [f"{n} (baseline)" if n == baseline else str(n) for n in df["name"]]})
-    for col, header in DESIGN_COLUMNS:
-        if col in df:
-            out[header] = [text(v) for v in df[col]]
+    for col, header in LEADING_COLUMNS:
+        out[header] = [text(v) for v in df[col]]
     for col, header, scale, digits in _metric_columns(df):
         out[header] = (pd.to_numeric(df[col], errors="coerce") / scale).round(digits)
         if f"{col}_vs_baseline" in df:
             out[f"{header.split(' (')[0]} ×base"] = pd.to_numeric(df[f"{col}_vs_baseline"], errors="coerce").round(2)
+    for col, header in TRAILING_COLUMNS:
+        out[header] = [text(v) for v in df[col]]
     return out
 
 

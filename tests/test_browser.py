@@ -1,0 +1,164 @@
+"""End-to-end: headless Chromium driving the real app as a user would. Each test leaves a screenshot in
+its temporary directory (see ``tests/app_fixtures.py``)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import torch
+
+from arch_lab import ResNetSpec, SpecError, analyse, load_preset
+
+pytest_plugins = ("app_fixtures",)  # app_server, browser, page
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # pragma: no cover - playwright is in requirements-dev.txt
+    pytest.skip("playwright is not installed", allow_module_level=True)
+
+
+def field(page: Page, label: str):
+    """The input labelled ``label`` (a label's accessible name also holds its info line)."""
+    name = re.compile(rf"^{re.escape(label)}\b")
+    return page.get_by_role("textbox", name=name).or_(page.get_by_role("spinbutton", name=name))
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def add_design(page: Page, preset: str, depths: str | None = None) -> None:
+    """Load ``preset`` into the editor, optionally change its depths, add it to the comparison."""
+    pick(page, "Start from preset", preset)
+    expect(page.get_by_label("name", exact=True)).to_have_value(preset)
+    if depths is not None:
+        field(page, "depths").fill(depths)
+        expect(page.locator("#spec-status")).to_contain_text("Valid")
+    page.get_by_role("button", name="Add to comparison").click()
+    expect(page.get_by_label("Selected design")).to_have_value(preset)
+
+
+def open_file(page: Page, path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Open design set (JSON)").click()
+    chooser.value.set_files(path)
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_pick_two_presets_change_a_depth_and_compare(page):
+    add_design(page, "resnet18")
+    add_design(page, "resnet34", depths="3, 4, 6, 2")
+    page.get_by_role("button", name="Compare ▸").click()
+    table = page.get_by_role("grid", name="Comparison")
+    expect(table).to_contain_text("resnet18 (baseline)")
+    expect(table).to_contain_text("3, 4, 6, 2")
+    edited = analyse(load_preset("resnet34").replace(depths=[3, 4, 6, 2]))
+    expect(table).to_contain_text(f"{edited.params / 1e6:.2f}")  # params (M) of the edited design
+    for chart in ("#metric-bars", "#efficiency-scatter", "#stage-breakdown"):
+        expect(page.locator(f"{chart} .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#metric-bars")).to_contain_text("Parameters (M)")
+
+
+def test_layers_view_follows_the_shapes(page):
+    add_design(page, "resnet50")
+    open_tab(page, "Layers")
+    layers = page.get_by_role("grid", name="Layers")
+    expect(layers).to_contain_text("layer1.0.conv1")
+    stages = page.get_by_role("grid", name="Stages")
+    expect(stages).to_contain_text("1×2048×7×7")  # layer4's output, as the seed notes derive by hand
+    page.get_by_placeholder("Search").fill("layer4.2.conv3")
+    expect(layers).to_contain_text("1×512×7×7")
+    expect(layers).not_to_contain_text("layer1.0.conv1")
+
+
+def test_csv_download_matches_the_library(page, tmp_path):
+    add_design(page, "resnet18")
+    add_design(page, "resnet50")
+    open_tab(page, "Compare")
+    expect(page.get_by_role("grid", name="Comparison")).to_contain_text("resnet50")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "comparison.csv"
+    download.value.save_as(path)
+    csv = pd.read_csv(path)
+    assert list(csv["name"]) == ["resnet18", "resnet50"]
+    for name, params, macs in zip(csv["name"], csv["params"], csv["macs"], strict=True):
+        report = analyse(load_preset(name))
+        assert (params, macs) == (report.params, report.macs)
+    assert list(csv["params_vs_baseline"]) == pytest.approx([1.0, 25_557_032 / 11_689_512])
+
+
+def test_validation_error_shows_the_spec_error(page):
+    expected = SpecError("depths[1]", "'x' is not an integer; write one integer per stage, separated by "
+                                      "commas, e.g. 2, 2, 2, 2")
+    field(page, "depths").fill("2, x, 2, 2")
+    status = page.locator("#spec-status")
+    expect(status).to_contain_text("Not valid")
+    expect(status).to_contain_text(str(expected))
+    page.get_by_role("button", name="Add to comparison").click()
+    expect(page.get_by_text(str(expected)).last).to_be_visible()  # the toast
+    # a value the spec engine refuses: its own message, unchanged
+    with pytest.raises(SpecError) as engine:
+        ResNetSpec(depths=(2, 2, 2, 2), groups=2)
+    field(page, "depths").fill("2, 2, 2, 2")
+    field(page, "groups").fill("2")
+    expect(status).to_contain_text(str(engine.value).split(";")[0])
+    field(page, "groups").fill("1")
+    expect(status).to_contain_text("Valid")
+
+
+def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
+    add_design(page, "resnet18")
+    page.get_by_role("button", name="Duplicate").click()
+    expect(page.get_by_label("Selected design")).to_have_value("resnet18-copy")
+    page.get_by_label("New name").fill("my-r18")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_label("Selected design")).to_have_value("my-r18")
+    page.get_by_role("button", name="Make baseline").click()
+    listing = page.get_by_role("grid", name="Designs")
+    expect(listing.get_by_role("row").filter(has_text="my-r18")).to_contain_text("★")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save design set (JSON)").click()
+    saved = tmp_path / "designs.json"
+    download.value.save_as(saved)
+    assert [d["spec"]["name"] for d in json.loads(saved.read_text())["designs"]] == ["resnet18", "my-r18"]
+    page.get_by_label("Selected design").click()
+    page.get_by_role("option", name="resnet18", exact=True).click()
+    page.get_by_role("button", name="Remove").click()
+    expect(listing).not_to_contain_text("resnet18")
+    # a bad file is refused with the engine's message; the set stays as it was
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"designs": [{"spec": {"depths": [2, 0]}}]}')
+    open_file(page, bad)
+    expect(page.get_by_text("designs[0].spec").first).to_be_visible()
+    expect(listing).to_contain_text("my-r18")
+    open_file(page, saved)
+    expect(listing).to_contain_text("resnet18")
+    expect(listing).to_contain_text("my-r18")
+
+
+def test_measure_latency_flows_into_the_comparison(page):
+    add_design(page, "resnet20")
+    open_tab(page, "Latency")
+    expect(page.locator("#device-label")).to_contain_text("Measured on CPU" if not torch.cuda.is_available()
+                                                          else "Measured on GPU")
+    page.get_by_role("checkbox", name="8", exact=True).uncheck()
+    page.get_by_role("spinbutton", name="number input for time budget per design (s)").fill("3")
+    page.get_by_role("button", name="Measure latency").click()
+    results = page.get_by_role("grid", name="Latency results")
+    expect(results).to_contain_text("resnet20", timeout=60_000)
+    expect(results).to_contain_text("fp32, eager")
+    expect(page.locator("#latency-curves .scatterlayer .trace").first).to_be_attached()
+    open_tab(page, "Compare")
+    table = page.get_by_role("grid", name="Comparison")
+    expect(table).to_contain_text("latency b1 (ms)")
+    expect(table).to_contain_text("throughput b1 (img/s)")
+    expect(page.locator("#metric-bars")).to_contain_text("Latency, batch 1 (ms)")
