@@ -1,16 +1,12 @@
 """The analytic report against independent counters, for every preset: the real built module (forward
-hooks), torchinfo's summary and ``torch.utils.flop_counter`` — all three on the meta device — and
-fvcore's FlopCountAnalysis / ActivationCountAnalysis on a real (zero-filled) module.
+hooks), torchinfo's summary and ``torch.utils.flop_counter``, all three on the meta device (fvcore, which
+needs real tensors, is in test_analysis_fvcore.py).
 
 The second resolution is a non-square 160x192 for a few ImageNet designs and 40 / 40x48 for CIFAR
 ones, at batch 2 so that the batch scaling is checked too.
 """
 
 from __future__ import annotations
-
-import warnings
-from collections import Counter
-from math import prod
 
 import pytest
 import torch
@@ -19,12 +15,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
 from arch_lab import analyse, build_model, list_presets, load_preset
-
-with warnings.catch_warnings():  # fvcore's import scripts a function with the deprecated torch.jit
-    warnings.simplefilter("ignore")
-    from fvcore.nn import FlopCountAnalysis
-    from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as ACTIVATION_HANDLES
-    from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FLOP_HANDLES
 
 CASES = [(name, None, 1) for name in list_presets()] + [
     ("resnet18", (160, 192), 2), ("resnet50d", (160, 192), 2), ("se_resnet50", (160, 192), 2),
@@ -121,43 +111,3 @@ def test_torchinfo_shapes_and_parameter_totals(name, size, batch):
         info = rows[row.name]
         assert (tuple(info.input_size), tuple(info.output_size), info.num_params) == (
             row.input_shape, row.output_shape, row.params), row.name
-
-
-def _as_counter(op: str, counts) -> Counter:
-    return counts if isinstance(counts, Counter) else Counter({op.split("::")[1]: counts})
-
-
-def _flops_and_activations(op: str):
-    """fvcore's flop handle of ``op`` plus its ActivationCountAnalysis handle, counted as "activations"."""
-    def handle(inputs, outputs):
-        counts = _as_counter(op, FLOP_HANDLES[op](inputs, outputs)) if op in FLOP_HANDLES else Counter()
-        counts["activations"] += sum(_as_counter(op, ACTIVATION_HANDLES[op](inputs, outputs)).values())
-        return counts
-    return handle
-
-
-def fvcore_analysis(model: nn.Module, x: torch.Tensor) -> FlopCountAnalysis:
-    """FlopCountAnalysis with ActivationCountAnalysis's handles added, so one trace (a real forward,
-    the slow part) serves both: ``by_operator()`` holds fvcore's flops and an "activations" entry."""
-    analysis = FlopCountAnalysis(model, x)
-    analysis.set_op_handle(**{op: _flops_and_activations(op) for op in ACTIVATION_HANDLES})
-    return analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-
-
-@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
-def test_fvcore_operators_macs_and_activations(name, size, batch):
-    report, model, x = setup(name, size, batch, device="meta")
-    model = model.to_empty(device="cpu")  # fvcore traces a real forward; the values do not matter
-    for tensor in [*model.parameters(), *model.buffers()]:
-        tensor.data.zero_()
-    analysis = fvcore_analysis(model, torch.zeros(x.shape))
-    by_operator = dict(analysis.by_operator())
-    assert by_operator.pop("activations") == report.activations
-    assert by_operator == report.ops  # the full per-operator breakdown
-    assert by_operator["conv"] + by_operator["linear"] == report.macs  # restricted to conv and linear
-    by_module = analysis.by_module_and_operator()
-    for row in report.layers.itertuples():
-        if row.type in ("Conv2d", "Linear"):
-            assert by_module[row.name][row.type[:4].lower() if row.type == "Conv2d" else "linear"] == row.macs
-        elif row.type == "BatchNorm2d":
-            assert by_module[row.name]["batch_norm"] == 2 * prod(row.input_shape), row.name
