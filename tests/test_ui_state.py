@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from arch_lab import SpecError, load_preset
@@ -128,3 +130,73 @@ def test_bad_form_values_raise_spec_errors_naming_the_field(change, field, text)
         form_to_spec({**spec_to_form(R18), **change})
     assert info.value.field == field
     assert text in str(info.value)
+
+
+# --- tables as shown, the latency store, exported files ----------------------------------------
+def test_comparison_view_scales_units_and_puts_ratios_next_to_metrics():
+    from arch_lab import analyse, compare
+    from arch_lab.ui.views import comparison_view
+
+    df = compare([analyse(R18), analyse(R50)])
+    view = comparison_view(df, baseline="resnet18")
+    assert list(view["design"]) == ["resnet18 (baseline)", "resnet50"]
+    headers = list(view.columns)
+    assert headers[:5] == ["design", "depths", "widths", "params (M)", "params ×base"]
+    assert headers.index("MACs ×base") == headers.index("MACs (G)") + 1
+    assert list(view["params (M)"]) == [11.69, 25.56]  # torchvision: 11,689,512 and 25,557,032
+    assert list(view["params ×base"]) == [1.0, round(25_557_032 / 11_689_512, 2)]
+    assert list(view["depths"]) == ["2, 2, 2, 2", "3, 4, 6, 3"]
+    assert list(view["input"]) == ["224×224", "224×224"]
+    assert not any(h.startswith("latency") for h in headers)
+
+
+def test_measured_latency_joins_the_comparison_by_network_not_by_name():
+    from arch_lab.ui.compute import comparison, latency_frames
+    from arch_lab.ui.views import comparison_view
+
+    ds = DesignSet.of([R18, R50])
+    store = {R18.key(): {"summary": {"latency_ms_b1": 4.0, "throughput_img_s_b1": 250.0},
+                         "rows": [{"batch_size": 1, "median_ms": 4.0, "throughput_img_s": 250.0}]}}
+    renamed = ds.rename("resnet18", "mine")
+    df, reports = comparison(renamed, store)
+    assert [r.name for r in reports] == ["mine", "resnet50"]
+    assert df.loc[0, "latency_ms_b1"] == 4.0 and math.isnan(df.loc[1, "latency_ms_b1"])
+    view = comparison_view(df, baseline="mine")
+    assert list(view["latency b1 (ms)"][:1]) == [4.0] and "throughput b1 (img/s)" in view.columns
+    assert list(latency_frames(renamed, store)) == ["mine"]
+    edited = renamed.update("mine", R18.replace(name="mine", depths=[1, 1, 1, 1]))
+    assert latency_frames(edited, store) == {}  # a different network: the old timing no longer applies
+
+
+def test_layers_view_writes_shapes_and_kernels_like_the_seed_notes():
+    from arch_lab import analyse
+    from arch_lab.ui.views import layers_view, stages_view
+
+    layers = layers_view(analyse(R18).layers).set_index("layer")
+    # conv1: 7x7 stride 2 padding 3 on 224x224 -> floor((224 + 6 - 7) / 2) + 1 = 112
+    assert layers.loc["conv1", "output (N×C×H×W)"] == "1×64×112×112"
+    assert (layers.loc["conv1", "kernel"], layers.loc["conv1", "stride"]) == ("7×7", "2")
+    assert layers.loc["bn1", "kernel"] == "" and layers.loc["bn1", "groups"] == ""
+    assert layers.loc["maxpool", "output (N×C×H×W)"] == "1×64×56×56"
+    assert layers.loc["fc", "params"] == 512 * 1000 + 1000
+    stages = stages_view(analyse(R18).stages)
+    assert sum(stages["params %"]) == pytest.approx(100, abs=0.5)
+    assert list(stages["stage"]) == ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+
+
+def test_escape_markdown_keeps_user_text_literal():
+    from arch_lab.ui.views import escape_markdown
+
+    assert escape_markdown("**x**_[a](b)") == r"\*\*x\*\*\_\[a\]\(b\)"
+
+
+def test_exports_go_to_fresh_temporary_directories():
+    import tempfile
+    from pathlib import Path
+
+    from arch_lab.ui.exports import write_designs_json
+
+    first, second = Path(write_designs_json([R18])), Path(write_designs_json([R18]))
+    assert first.name == second.name == "designs.json"
+    assert first.parent != second.parent
+    assert first.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
