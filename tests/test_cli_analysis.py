@@ -26,6 +26,13 @@ def test_analyse_prints_headline_numbers_and_the_stage_table(capsys):
     assert "layer1.0.conv1" not in out  # the per-layer table only with --layers
 
 
+def test_small_designs_are_shown_in_smaller_units(capsys):
+    assert main(["analyse", "resnet20"]) == 0
+    out = capsys.readouterr().out
+    assert "params (K)" in out and "269.722" in out  # He et al.: 0.27 M
+    assert "MACs (M)" in out and "40.551" in out
+
+
 def test_analyse_layers_and_input_size(capsys):
     assert main(["analyse", "resnet18", "--layers", "--input-size", "160x192", "--batch-size", "2"]) == 0
     out = capsys.readouterr().out

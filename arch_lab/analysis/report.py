@@ -47,7 +47,14 @@ METRICS = ("params", "trainable_params", "macs", "flops", "activations", "weight
 @dataclass(frozen=True)
 class Report:
     """The complexity of one design at one input size and batch size. Immutable (reports are cached);
-    ``layers`` and ``stages`` return a fresh DataFrame on every access."""
+    ``layers`` and ``stages`` return a fresh DataFrame on every access.
+
+    Counts are for the whole batch, except ``params``. Memory is in MB (1e6 bytes), estimated as
+    :mod:`arch_lab.analysis.memory` details: ``weights_*_mb`` are the parameters alone;
+    ``activations_mb`` is the peak of fp32 activations alive at once in a no-grad forward;
+    ``train_step_mb`` is weights + gradients + Adam's two moments (fp32) + ``train_activations_mb``,
+    what autograd saves for the backward pass (backward's own transient buffers excluded).
+    """
 
     spec: ResNetSpec
     batch_size: int

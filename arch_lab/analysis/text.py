@@ -1,32 +1,44 @@
-"""Readable text of reports and comparisons (the CLI's output), with the unit in every label."""
+"""Readable text of reports and comparisons (the CLI's output), with the unit in every label.
+
+Counts are shown in the largest decimal unit (K = 1e3, M = 1e6, G = 1e9) that keeps the largest value of
+a row or column at or above 1, so a CIFAR ResNet's 0.27 M params read "params (K) 269.722"; memory is
+always in MB (1e6 bytes).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pandas as pd
 
 from arch_lab.analysis.report import Report
 
 CONVENTION_LINE = ("MACs = multiply-accumulates of conv and linear layers (torchvision's published 'GFLOPS'); "
-                   "FLOPs = 2 x MACs; MB = 1e6 bytes")
+                   "FLOPs = 2 x MACs; K/M/G = 1e3/1e6/1e9; MB = 1e6 bytes")
 
-LABELS: dict[str, tuple[str, float]] = {
-    "params": ("params (M)", 1e6),
-    "trainable_params": ("trainable params (M)", 1e6),
-    "macs": ("MACs (G)", 1e9),
-    "flops": ("FLOPs (G)", 1e9),
-    "activations": ("activations (M)", 1e6),
-    "weights_fp32_mb": ("weights fp32 (MB)", 1),
-    "weights_bf16_mb": ("weights bf16 (MB)", 1),
-    "activations_mb": ("inference activations peak (MB)", 1),
-    "train_activations_mb": ("activations saved for backward (MB)", 1),
-    "train_step_mb": ("training step, fp32 + Adam (MB)", 1),
+LABELS: dict[str, str] = {
+    "params": "params",
+    "trainable_params": "trainable params",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "activations": "activations",
+    "weights_fp32_mb": "weights fp32 (MB)",
+    "weights_bf16_mb": "weights bf16 (MB)",
+    "activations_mb": "inference activations peak (MB)",
+    "train_activations_mb": "activations saved for backward (MB)",
+    "train_step_mb": "training step, fp32 + Adam (MB)",
 }
-"""Report key -> (label with unit, divisor into that unit)."""
+"""Report key -> label; counts (labels without a unit) get a K/M/G unit from their magnitude."""
+_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "K"))
 
 
-def _number(key: str, value: float) -> str:
-    label, divisor = LABELS[key]
-    return f"{label:<38}{value / divisor:>12,.3f}"
+def scaled(label: str, values: Sequence[float]) -> tuple[str, list[float]]:
+    """``label`` with its unit and ``values`` in that unit, rounded to 3 decimals."""
+    if label.endswith(")"):  # already has a unit (MB)
+        return label, [round(float(v), 3) for v in values]
+    largest = max((abs(float(v)) for v in values), default=0.0)
+    divisor, prefix = next(((d, p) for d, p in _PREFIXES if largest >= d), (1.0, ""))
+    return (f"{label} ({prefix})" if prefix else label), [round(float(v) / divisor, 3) for v in values]
 
 
 def summary_text(report: Report, layers: bool = False) -> str:
@@ -34,10 +46,12 @@ def summary_text(report: Report, layers: bool = False) -> str:
     height, width = report.input_size
     lines = [f"{report.name}: input {report.spec.in_channels}x{height}x{width}, batch {report.batch_size}",
              CONVENTION_LINE, ""]
-    lines += [_number(key, getattr(report, key)) for key in LABELS]
-    ops = ", ".join(f"{op} {count / 1e9:.4f}" for op, count in report.ops.items())
-    lines += [f"{'fvcore ops (G, 1 multiply-add = 1)':<38}  {ops}", ""]
-    lines += ["Stages:", stage_table(report).to_string(index=False)]
+    for key, label in LABELS.items():
+        label, (value,) = scaled(label, [getattr(report, key)])
+        lines.append(f"{label:<38}{value:>12,.3f}")
+    ops_label, counts = scaled("fvcore ops, 1 multiply-add = 1", list(report.ops.values()))
+    ops = ", ".join(f"{op} {count}" for op, count in zip(report.ops, counts, strict=True))
+    lines += [f"{ops_label:<38}  {ops}", "", "Stages:", stage_table(report).to_string(index=False)]
     if layers:
         lines += ["", "Layers:", layer_table(report).to_string(index=False)]
     return "\n".join(lines)
@@ -52,13 +66,16 @@ def _optional(column: pd.Series) -> pd.Series:
     return column.map(lambda value: "-" if pd.isna(value) else str(value))
 
 
+def _columns(df: pd.DataFrame, labels: dict[str, str]) -> dict[str, list[float]]:
+    return dict(scaled(label, df[key].tolist()) for key, label in labels.items())
+
+
 def stage_table(report: Report) -> pd.DataFrame:
     df = report.stages
     return pd.DataFrame({
         "stage": df["stage"],
         "output shape": df["output_shape"].map(_shape),
-        "params (M)": (df["params"] / 1e6).round(3),
-        "MACs (G)": (df["macs"] / 1e9).round(3),
+        **_columns(df, {"params": "params", "macs": "MACs"}),
         "params (%)": (100 * df["params_share"]).round(1),
         "MACs (%)": (100 * df["macs_share"]).round(1),
         "output stride (px)": _optional(df["output_stride"]),
@@ -77,7 +94,7 @@ def layer_table(report: Report) -> pd.DataFrame:
         "stride": _optional(df["stride"]),
         "groups": _optional(df["groups"]),
         "params": df["params"],
-        "MACs (M)": (df["macs"] / 1e6).round(3),
+        **_columns(df, {"macs": "MACs"}),
     })
 
 
@@ -87,13 +104,16 @@ def comparison_text(df: pd.DataFrame) -> str:
     for column in df.columns:
         values = df[column].tolist()
         if column in LABELS:
-            label, divisor = LABELS[column]
-            rows[label] = [round(v / divisor, 3) for v in values]
+            label, values = scaled(LABELS[column], values)
         elif column.endswith("_vs_baseline"):
             key = column.removesuffix("_vs_baseline")
-            label = LABELS[key][0].split(" (")[0] if key in LABELS else key
-            rows[f"{label} vs baseline (x)"] = [round(v, 3) for v in values]
-        elif column != "name":
-            rows[column] = values
+            label = f"{LABELS.get(key, key).split(' (')[0]} vs baseline (x)"
+            values = [round(v, 3) for v in values]
+        elif column == "name":
+            continue
+        else:  # spec fields, and extra columns such as measured latency (their names carry the unit)
+            label = column
+            values = [round(v, 3) if isinstance(v, float) else v for v in values]
+        rows[label] = values
     table = pd.DataFrame.from_dict(rows, orient="index", columns=[str(name) for name in df["name"]])
     return "\n".join([CONVENTION_LINE, table.to_string()])
