@@ -1,10 +1,12 @@
 """Latency benchmark: presets x batch sizes x dtypes x modes (x layouts x thread counts), a table and a CSV.
 
-Each eager configuration is checked against ``torch.utils.benchmark.Timer`` on an independently built copy
-of the same model in the same run: ``timer_ratio`` = our median / Timer's median (1.0 = agreement).
+Each batch size is measured on its own (``--budget`` seconds each) and each eager one is checked at once,
+in the same run, against ``torch.utils.benchmark.Timer`` on an independently built copy of the same model:
+``timer_ratio`` = our median / Timer's median (1.0 = agreement). Measuring the two back to back keeps a
+change in the machine's load (``load_average``, recorded per row) from landing between them.
 
     python bench/latency.py --presets resnet20,resnet18,resnet50 --batch 1,8 --dtype fp32,bf16 \
-        --mode eager,compile --threads 1,2 --budget 5 --csv bench/latency_cpu.csv
+        --mode eager,compile --threads 1,2 --budget 5 --csv latency.csv
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from arch_lab.latency import DTYPES, parse_batch_sizes  # noqa: E402
 from arch_lab.latency.devices import backend_flags, device_name  # noqa: E402
 from arch_lab.latency.options import resolve_options  # noqa: E402
 
-COLUMNS = ["preset", "device", "dtype", "mode", "layout", "threads", "batch_size", "median_ms", "p10_ms", "p90_ms",
-           "std_ms", "count", "throughput_img_s", "tflops", "peak_fraction", "peak_memory_mb", "compile_s",
-           "timer_median_ms", "timer_ratio", "error"]
+COLUMNS = ["preset", "device", "dtype", "mode", "layout", "threads", "load_average", "batch_size", "median_ms",
+           "p10_ms", "p90_ms", "std_ms", "count", "throughput_img_s", "tflops", "peak_fraction", "peak_memory_mb",
+           "compile_s", "timer_median_ms", "timer_ratio", "error"]
 
 
 def timer_median_ms(preset: str, batch_size: int, device_type: str, dtype: str, channels_last: bool,
@@ -59,33 +61,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layout", default="nchw", help="nchw and/or channels_last")
     parser.add_argument("--threads", default=str(torch.get_num_threads()), help="CPU thread counts, e.g. 1,2")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--budget", type=float, default=5.0, help="seconds per measurement (all its batch sizes)")
+    parser.add_argument("--budget", type=float, default=5.0, help="seconds per measurement of one batch size")
     parser.add_argument("--timer-min-run-time", type=float, default=1.0, help="seconds; 0 skips the Timer check")
     parser.add_argument("--csv", default=None, help="write the table here")
     args = parser.parse_args(argv)
-    batch_sizes = parse_batch_sizes(args.batch)
     device_type = resolve_options(device=args.device).device_type
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {device_name(device_type)}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
     rows = []
     grid = itertools.product(args.presets.split(","), args.layout.split(","), args.dtype.split(","),
-                             args.mode.split(","), [int(t) for t in args.threads.split(",")])
-    for preset, layout, dtype, mode, threads in grid:
+                             args.mode.split(","), [int(t) for t in args.threads.split(",")],
+                             parse_batch_sizes(args.batch))
+    for preset, layout, dtype, mode, threads, batch_size in grid:
         channels_last = layout == "channels_last"
-        result = measure_latency(load_preset(preset), device=args.device, batch_sizes=batch_sizes, dtype=dtype,
+        result = measure_latency(load_preset(preset), device=args.device, batch_sizes=(batch_size,), dtype=dtype,
                                  channels_last=channels_last, mode=mode, budget_s=args.budget, threads=threads)
-        for row in result.rows:
-            record = {"preset": preset, "device": result.device_type, "dtype": dtype, "mode": mode,
-                      "layout": layout, "threads": threads, **vars(row)}
-            if mode == "eager" and row.error is None and args.timer_min_run_time > 0:
-                reference = timer_median_ms(preset, row.batch_size, result.device_type, dtype, channels_last,
-                                            threads, args.timer_min_run_time)
-                record.update(timer_median_ms=reference, timer_ratio=row.median_ms / reference)
-            rows.append(record)
-            ratio = record.get("timer_ratio", float("nan"))
-            print(f"{preset} {dtype} {mode} {layout} t{threads} b{row.batch_size}: "
-                  f"{row.median_ms or float('nan'):.3f} ms, ratio to Timer {ratio:.3f} {row.error or ''}",
-                  file=sys.stderr, flush=True)
+        row = result.rows[0]
+        record = {"preset": preset, "device": result.device_type, "dtype": dtype, "mode": mode, "layout": layout,
+                  "threads": threads, "load_average": result.settings["load_average_1min"], **vars(row)}
+        if mode == "eager" and row.error is None and args.timer_min_run_time > 0:
+            reference = timer_median_ms(preset, batch_size, result.device_type, dtype, channels_last, threads,
+                                        args.timer_min_run_time)
+            record.update(timer_median_ms=reference, timer_ratio=row.median_ms / reference)
+        rows.append(record)
+        ratio = record.get("timer_ratio", float("nan"))
+        print(f"{preset} {dtype} {mode} {layout} t{threads} b{batch_size}: {row.median_ms or float('nan'):.3f} ms, "
+              f"ratio to Timer {ratio:.3f} {row.error or ''}", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     print(table.dropna(axis="columns", how="all").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.csv:
