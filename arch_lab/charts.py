@@ -117,13 +117,19 @@ def efficiency_scatter(df: pd.DataFrame) -> go.Figure:
     for i, (col, label, scale) in enumerate(axes):
         fig.add_trace(go.Scatter(
             x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", text=names, **_axes(i),
-            textposition="top center", showlegend=False, cliponaxis=False,
+            textposition=_label_positions(df[col]), showlegend=False, cliponaxis=False,
             marker={"size": 12, "color": [colors[n] for n in names], "line": {"color": "#222", "width": 1}},
             hovertemplate="%{text}<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>",
         ))
     _titles(fig, "x", [label for _, label, _ in axes])
     _titles(fig, "y", ["MACs (G)"] * len(axes))
     return fig
+
+
+def _label_positions(x: pd.Series) -> list[str]:
+    """Labels above and below the points in turn, in order of ``x``, so neighbours rarely overlap."""
+    order = x.rank(method="first").fillna(0).astype(int).tolist()
+    return ["top center" if rank % 2 else "bottom center" for rank in order]
 
 
 def stage_breakdown(reports: Sequence) -> go.Figure:

@@ -165,3 +165,14 @@ def test_compare_designs_writes_a_fresh_csv_each_time():
 def test_analyse_accepts_a_bare_or_quoted_preset_name():
     assert api.analyse_design("resnet20") == api.analyse_design('"resnet20"')
     assert api.analyse_design(" resnet20 ")["params"] == analyse(load_preset("resnet20")).params
+
+
+def test_latency_runs_one_at_a_time_and_internal_events_are_private():
+    from arch_lab.ui import build_app
+
+    demo = build_app()
+    functions = {fn.name: fn for fn in demo.fns.values()}
+    assert functions["measure"].concurrency_limit == 1
+    public = sorted(fn.api_name for fn in demo.fns.values() if fn.api_visibility != "private")
+    assert public == ["analyse", "compare"]
+    assert demo._queue.max_size is not None
