@@ -17,12 +17,12 @@ from arch_lab.errors import SpecError
 
 def test_json_output_carries_every_setting(capsys):
     status = main(["latency", "resnet20", "--device", "cpu", "--batch", "2,1", "--dtype", "bf16", "--channels-last",
-                   "--budget", "0.6", "--threads", "1", "--json"])
+                   "--budget", "2", "--threads", "1", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert status == 0
     s = data["settings"]
     assert (s["name"], s["device"], s["batch_sizes"], s["dtype"], s["channels_last"], s["mode"], s["budget_s"],
-            s["threads"]) == ("resnet20", "cpu", [1, 2], "bf16", True, "eager", 0.6, 1)
+            s["threads"]) == ("resnet20", "cpu", [1, 2], "bf16", True, "eager", 2.0, 1)
     assert [row["batch_size"] for row in data["rows"]] == [1, 2]
     assert all(row["error"] is None and row["count"] >= 1 for row in data["rows"])
 
