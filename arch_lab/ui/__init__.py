@@ -30,6 +30,8 @@ LAUNCH_SETTINGS = {
 CSS = """
 .gradio-container { max-width: 1400px !important; margin: auto; }
 #spec-status p { margin: 0.2em 0; }
+#spec-status.invalid p, #spec-status.invalid strong { color: var(--error-text-color) !important; }
+#spec-status.valid p, #spec-status.valid strong { color: #15803d !important; }
 .hint p { font-size: 0.85em; color: var(--body-text-color-subdued); }
 """
 INTRO = f"""\

@@ -36,6 +36,16 @@ def status_markdown(spec_or_error: ResNetSpec | Exception) -> str:
             f"at {height}×{width}")
 
 
+def status(spec_or_error: ResNetSpec | Exception) -> gr.Markdown:
+    """The status line as a component update, coloured by the ``valid``/``invalid`` CSS class."""
+    try:
+        text = status_markdown(spec_or_error)
+    except SpecError as exc:  # valid, but beyond the request limits
+        spec_or_error, text = exc, status_markdown(exc)
+    kind = "invalid" if isinstance(spec_or_error, Exception) else "valid"
+    return gr.Markdown(value=text, elem_classes=[kind])
+
+
 def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
     """The editor's widgets, labelled with the spec's field names so error messages point at them."""
     w: dict[str, gr.components.Component] = {}
@@ -51,7 +61,7 @@ def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
 
     with gr.Row():
         w["name"] = gr.Textbox(value=form["name"], label="name", max_length=60, scale=2)
-        choice("block", BLOCKS, allow_custom_value=True, info="or one per stage: basic, bottleneck, …")
+        choice("block", BLOCKS, allow_custom_value=True, info="or a list, one per stage")
         choice("stem", STEMS)
         choice("shortcut", SHORTCUTS)
     with gr.Row():
@@ -88,7 +98,7 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
                     widgets = _field_widgets(spec_to_form(start))
                 with gr.Tab("JSON"):
                     code = gr.Code(label="spec (JSON)", language="json", lines=16, value=start.to_json())
-            status = gr.Markdown(status_markdown(start), elem_id="spec-status")
+            status_line = gr.Markdown(status_markdown(start), elem_id="spec-status", elem_classes=["valid"])
             with gr.Row():
                 add_btn = gr.Button("Add to comparison", variant="primary")
                 update_btn = gr.Button("Update selected design")
@@ -111,11 +121,11 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
             compare_btn = gr.Button("Compare ▸", variant="primary")
 
     fields = [widgets[name] for name in FORM_FIELDS]
-    spec_outputs = [*fields, code, status]
+    spec_outputs = [*fields, code, status_line]
 
     def load_spec(spec: ResNetSpec) -> list[Any]:
         form = spec_to_form(spec)
-        return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status_markdown(spec)]
+        return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status(spec)]
 
     def on_preset(name: str) -> list[Any]:
         try:
@@ -128,21 +138,21 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
         try:
             spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
         except SpecError as exc:
-            return gr.skip(), status_markdown(exc)
+            return gr.skip(), status(exc)
         try:
             same = ResNetSpec.from_json(text) == spec
         except SpecError:
             same = False
-        return gr.skip() if same else spec.to_json(), status_markdown(spec)
+        return gr.skip() if same else spec.to_json(), status(spec)
 
     def on_code(text: str) -> list[Any]:
         """Valid JSON updates the fields; invalid JSON only updates the message."""
         try:
             spec = ResNetSpec.from_json(text, source="JSON")
         except SpecError as exc:
-            return [*(gr.skip() for _ in fields), status_markdown(exc)]
+            return [*(gr.skip() for _ in fields), status(exc)]
         form = spec_to_form(spec)
-        return [*(form[name] for name in FORM_FIELDS), status_markdown(spec)]
+        return [*(form[name] for name in FORM_FIELDS), status(spec)]
 
     def edited_spec(values: tuple[Any, ...]) -> ResNetSpec:
         try:
@@ -163,9 +173,9 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
 
     preset.input(on_preset, preset, spec_outputs, **QUIET)
     # .change, not .input: gradio 6 fires a textbox's "input" on key presses only, missing paste and delete
-    gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status], trigger_mode="always_last",
+    gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status_line], trigger_mode="always_last",
           **QUIET)
-    code.input(on_code, code, [*fields, status], trigger_mode="always_last", **QUIET)
+    code.input(on_code, code, [*fields, status_line], trigger_mode="always_last", **QUIET)
     add_btn.click(on_add, [designs, *fields], [designs, selected], **PRIVATE)
     update_btn.click(on_update, [designs, selected, *fields], [designs, selected], **PRIVATE)
 
