@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 from arch_lab.analysis import Report, analyse
 from arch_lab.analysis.text import comparison_text, summary_text
+from arch_lab.cli.latency_commands import add_latency_options, latency_options, latency_setup
 from arch_lab.compare import compare
 from arch_lab.errors import SpecError
 from arch_lab.export import comparison_to_csv, designs_from_json, designs_to_json
+from arch_lab.latency import LatencyResult, measure_latency
 from arch_lab.presets import resolve
 from arch_lab.spec import ResNetSpec, parse_json
 
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_size_options(side)
     side.add_argument("--csv", metavar="FILE", help="write the comparison table as CSV")
     side.add_argument("--json", metavar="FILE", help="write the designs (spec + report) as JSON")
+    measured = side.add_argument_group("latency", "with --latency, measure every design on this machine")
+    measured.add_argument("--latency", action="store_true", help="add measured latency/throughput columns")
+    add_latency_options(measured)
     side.set_defaults(run=run_compare)
 
 
@@ -76,16 +80,24 @@ def load_designs(name_or_file: str) -> list[ResNetSpec]:
     return [resolve(name_or_file)]
 
 
-def comparison_items(args: argparse.Namespace) -> tuple[list[Report], list[Mapping[str, float]] | None]:
-    """The reports to compare and their extra columns (none yet: measured latency plugs in here)."""
+def comparison_items(args: argparse.Namespace) -> tuple[list[Report], list[LatencyResult] | None]:
+    """The reports to compare and, with ``--latency``, each design's measurement.
+
+    Every design is analysed (and so validated and limit-checked) before the first one is timed."""
     reports = [_report(spec, args) for design in args.designs for spec in load_designs(design)]
-    return reports, None
+    if not args.latency:
+        return reports, None
+    options = latency_options(args)
+    return reports, [measure_latency(report.spec, **options) for report in reports]
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    reports, extra = comparison_items(args)
+    reports, measured = comparison_items(args)
+    extra = [result.summary_columns() for result in measured] if measured else None
     df = compare(reports, baseline=args.baseline if args.baseline is not None else 0, extra_columns=extra)
     print(comparison_text(df))
+    if measured:
+        print(f"latency: {latency_setup(measured[0])}")
     if args.csv:
         comparison_to_csv(df, args.csv)
         print(f"wrote {args.csv}")

@@ -55,11 +55,15 @@ def run_latency(args: argparse.Namespace) -> int:
     return 0 if all(row.error is None for row in result.rows) else 1
 
 
-def format_result(result: LatencyResult) -> str:
+def latency_setup(result: LatencyResult) -> str:
+    """Where and how a measurement ran, in one line (device, threads, dtype, mode, layout, budget, torch)."""
     s = result.settings
     layout = "channels_last" if s["channels_last"] else "NCHW"
-    header = (f"{result.name} on {result.device_type} ({result.device_name}, {s['threads']} CPU threads): "
-              f"{s['dtype']}, {s['mode']}, {layout}, budget {s['budget_s']:g} s, "
-              f"{result.flops_per_image / 1e9:.3f} GFLOPs/image, torch {s['torch_version']}")
+    return (f"{result.device_type} ({result.device_name}, {s['threads']} CPU threads): {s['dtype']}, {s['mode']}, "
+            f"{layout}, budget {s['budget_s']:g} s, torch {s['torch_version']}")
+
+
+def format_result(result: LatencyResult) -> str:
+    header = f"{result.name} on {latency_setup(result)}, {result.flops_per_image / 1e9:.3f} GFLOPs/image"
     frame = result.to_frame()[TABLE_COLUMNS].dropna(axis="columns", how="all")
     return f"{header}\n{frame.to_string(index=False, float_format=lambda v: f'{v:.4g}')}"
