@@ -62,7 +62,7 @@ def build(designs: gr.State, latency: gr.State) -> None:
                      elem_id="latency-curves")
 
     run.click(measure, [designs, latency, batch_sizes, dtype, channels_last, mode, budget_s], latency,
-              concurrency_limit=1, concurrency_id="latency", api_visibility="private")
+              concurrency_limit=1, concurrency_id="latency", api_visibility="private", show_progress_on=results)
     gr.on([designs.change, latency.change], show, [designs, latency], [results, curves],
           api_visibility="private", show_progress="hidden")
 
@@ -94,9 +94,9 @@ def measure(designs: DesignSet, store: LatencyStore, batch_sizes: list[int], dty
 def entry(result: LatencyResult) -> dict[str, Any]:
     """What the store keeps of a measurement (plain data)."""
     s = result.settings
-    where = "GPU" if result.device_type == "cuda" else "CPU"
-    return {"summary": result.summary_columns(), "rows": result.to_dict()["rows"],
-            "device": f"{where}: {result.device_name}",
+    where = f"GPU: {result.device_name}" if result.device_type == "cuda" else \
+        f"CPU: {result.device_name}, {s.get('threads')} threads"
+    return {"summary": result.summary_columns(), "rows": result.to_dict()["rows"], "device": where,
             "settings": f"{s.get('dtype')}, {s.get('mode')}, channels_last={s.get('channels_last')}"}
 
 
