@@ -121,7 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    from arch_lab.latency.devices import cpu_model
+
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; python {platform.python_version()}; {date.today()}")
     log_dir = Path(tempfile.mkdtemp(prefix="app_speed_"))
     startup = bench_startup(args.runs, log_dir)

@@ -42,7 +42,7 @@ def main() -> None:
                 page.get_by_role("button", name="Add to comparison").click()
                 expect(page.get_by_label("Selected design")).to_have_value(changes.get("name", preset))
             page.get_by_role("tab", name="Latency").click()
-            page.get_by_role("spinbutton", name="number input for time budget per design (s)").fill("3")
+            page.get_by_role("spinbutton", name="number input for time budget per design (s)").fill("5")
             page.get_by_role("button", name="Measure latency").click()
             expect(page.get_by_role("grid", name="Latency results")).to_contain_text("resnet50", timeout=120_000)
             page.get_by_role("tab", name="Compare").click()
