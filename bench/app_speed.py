@@ -84,8 +84,10 @@ def bench_browser(url: str, runs: int) -> list[float] | None:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             page.goto(url)
-            page.get_by_role("tab", name="Compare").click()  # mount the tab's charts once
+            page.get_by_role("tab", name="Compare").click()  # mount the tab's (empty) charts once
+            page.locator("#stage-breakdown .js-plotly-plot").wait_for()
             page.get_by_role("tab", name="Design").click()
+            page.get_by_role("button", name="Open design set (JSON)").wait_for()
             with page.expect_file_chooser() as chooser:
                 page.get_by_role("button", name="Open design set (JSON)").click()
             start = time.perf_counter()
