@@ -115,6 +115,24 @@ def test_validation_error_shows_the_spec_error(page):
     expect(status).to_contain_text("Valid")
 
 
+def test_json_editor_validates_as_typed_and_fills_the_fields(page):
+    page.get_by_role("tab", name="JSON").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('{"name": "tiny", "depths": [1, 1], "input_size": 64')
+    status = page.locator("#spec-status")
+    with pytest.raises(SpecError) as engine:
+        ResNetSpec.from_json('{"name": "tiny", "depths": [1, 1], "input_size": 64', source="JSON")
+    expect(status).to_contain_text(str(engine.value))  # "JSON: malformed JSON at line 1, column 52: …"
+    page.keyboard.insert_text("}")
+    tiny = analyse(ResNetSpec(name="tiny", depths=(1, 1), input_size=64))
+    expect(status).to_contain_text(f"{tiny.params / 1e6:.2f} M parameters")
+    page.get_by_role("tab", name="Fields").click()
+    expect(field(page, "depths")).to_have_value("1, 1")
+    expect(field(page, "widths")).to_have_value("64, 128")
+    expect(page.get_by_label("name", exact=True)).to_have_value("tiny")
+
+
 def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
     add_design(page, "resnet18")
     page.get_by_role("button", name="Duplicate").click()

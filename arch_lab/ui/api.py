@@ -18,9 +18,8 @@ from arch_lab import SpecError, check_limits, compare, list_presets, load_preset
 from arch_lab.spec import ResNetSpec, parse_json
 from arch_lab.ui.compute import checked_report, reports_of
 from arch_lab.ui.exports import write_comparison_csv
-from arch_lab.ui.state import MAX_DESIGNS, DesignSet
+from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
 
-MAX_TEXT_CHARS = 100_000
 BARE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 EXAMPLE_LIST = '["resnet18", "resnet50", {"name": "r18-deeper", "depths": [3, 4, 6, 3]}]'
 EXAMPLE_ITEM = '{"name": "r18-wide", "depths": [2, 2, 2, 2], "widths": [96, 192, 384, 768]}'

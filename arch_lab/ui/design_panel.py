@@ -18,7 +18,7 @@ from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec
 from arch_lab.ui.compute import checked_report, reports_of
 from arch_lab.ui.exports import write_designs_json
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
-from arch_lab.ui.state import MAX_DESIGNS, DesignSet
+from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
 from arch_lab.ui.views import designs_view, escape_markdown
 
 START_PRESET = "resnet18"
@@ -148,6 +148,8 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
     def on_code(text: str) -> list[Any]:
         """Valid JSON updates the fields; invalid JSON only updates the message."""
         try:
+            if len(text) > MAX_TEXT_CHARS:
+                raise SpecError("JSON", f"{len(text):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
             spec = ResNetSpec.from_json(text, source="JSON")
         except SpecError as exc:
             return [*(gr.skip() for _ in fields), status(exc)]

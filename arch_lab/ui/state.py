@@ -17,6 +17,8 @@ from arch_lab.spec import ResNetSpec
 MAX_DESIGNS = 16
 """A public Space compares at most this many designs at once (the API's list cap is the same)."""
 MAX_NAME_CHARS = 60
+MAX_TEXT_CHARS = 100_000
+"""Longest JSON text the app parses (the editor, the API); real design sets are a few KB."""
 
 
 def unique_name(wanted: str, taken: Iterable[str]) -> str:
