@@ -200,3 +200,20 @@ def test_exports_go_to_fresh_temporary_directories():
     assert first.name == second.name == "designs.json"
     assert first.parent != second.parent
     assert first.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+
+
+def test_latency_tab_says_where_it_measures_and_offers_cuda_options_only_with_a_gpu(monkeypatch):
+    import torch
+
+    from arch_lab.ui import latency_panel
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert latency_panel.where_measured().startswith("CPU: ")
+    assert f"{torch.get_num_threads()} threads" in latency_panel.where_measured()
+    dtypes, modes = latency_panel.options_here()
+    assert "tf32" not in dtypes and "cuda_graph" not in modes and {"fp32", "bf16"} <= set(dtypes)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *_: "NVIDIA H100 80GB HBM3")
+    assert latency_panel.where_measured() == "GPU: NVIDIA H100 80GB HBM3"
+    dtypes, modes = latency_panel.options_here()
+    assert "tf32" in dtypes and "cuda_graph" in modes
