@@ -61,21 +61,21 @@ def build(designs: gr.State, latency: gr.State) -> None:
     curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
                      elem_id="latency-curves")
 
-    run.click(measure, [designs, latency, batch_sizes, dtype, channels_last, mode, budget_s], latency,
+    run.click(measure, [designs, batch_sizes, dtype, channels_last, mode, budget_s], latency,
               concurrency_limit=1, concurrency_id="latency", api_visibility="private", show_progress_on=results)
     gr.on([designs.change, latency.change], show, [designs, latency], [results, curves],
           api_visibility="private", show_progress="hidden")
 
 
-def measure(designs: DesignSet, store: LatencyStore, batch_sizes: list[int], dtype: str, channels_last: bool,
-            mode: str, budget_s: float,
+def measure(designs: DesignSet, batch_sizes: list[int], dtype: str, channels_last: bool, mode: str, budget_s: float,
             progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008  (gradio's progress idiom)
-    """Measure each design; the store gains (or replaces) an entry per design's ``key()``."""
+    """Measure every design in the set with the same settings; the result replaces the store (so all
+    designs shown were timed alike, and a session's store never outgrows its set)."""
     if not len(designs):
         raise gr.Error("Add designs on the Design tab first")
     if not batch_sizes:
         raise gr.Error("batch_sizes: pick at least one batch size")
-    new = dict(store)
+    new: dict[str, Any] = {}
     count = len(designs)
     for i, spec in enumerate(designs.designs):
         def report(fraction: float, message: str, i: int = i, name: str = spec.name) -> None:
