@@ -38,7 +38,8 @@ def add_design(page: Page, preset: str, depths: str | None = None) -> None:
     expect(page.get_by_label("name", exact=True)).to_have_value(preset)
     if depths is not None:
         field(page, "depths").fill(depths)
-        expect(page.locator("#spec-status")).to_contain_text("Valid")
+        edited = analyse(load_preset(preset).replace(depths=[int(d) for d in depths.split(",")]))
+        expect(page.locator("#spec-status")).to_contain_text(f"Valid — {edited.params / 1e6:.2f} M parameters")
     page.get_by_role("button", name="Add to comparison").click()
     expect(page.get_by_label("Selected design")).to_have_value(preset)
 
