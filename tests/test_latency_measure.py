@@ -264,12 +264,14 @@ def test_measurements_are_serialised_process_wide():
 def test_a_slow_module_returns_within_its_budget():
     # 50 ms calls, 0.9 s budget over 3 batch sizes. A batch overruns its share by at most one call and later
     # shares shrink by as much, so the time charged is at most the budget plus one call (0.1 s allows for a
-    # late wake-up from sleep); one more call counts FLOPs. A second of slack is for a loaded machine.
+    # late wake-up from sleep); one more call counts FLOPs. The wall-clock bound is loose on purpose: set-up
+    # outside the budget (copying the module, first-use imports of the FLOP counter) can take seconds on a
+    # loaded 2-core machine; it still catches a measurement that ignores its budget.
     started = time.perf_counter()
     result = measure_latency(Sleeper(0.05), input_shape=(1, 1, 1), batch_sizes=(1, 2, 3), budget_s=0.9)
     elapsed = time.perf_counter() - started
     assert sum(row.elapsed_s for row in result.rows) <= 0.9 + 0.1
-    assert elapsed < 0.9 + 0.1 + 0.1 + 1.0
+    assert elapsed < 0.9 + 0.1 + 0.1 + 5.0
     assert all(row.error is None and row.count >= 1 for row in result.rows)
     assert result.rows[0].budget_s == pytest.approx(0.3)
 
