@@ -152,7 +152,7 @@ def test_compile_mode_reports_compile_time_separately():
     for row in result.rows:
         assert row.error is None and row.count >= 1
         assert row.compile_s is not None and row.compile_s > 0.1     # compiling takes seconds
-        assert row.elapsed_s <= row.budget_s + 0.1                   # and is not charged to the budget
+        assert row.elapsed_s <= row.budget_s + 0.5                   # and is not charged to the budget
     assert result.settings["compile_options"]["dynamic"] is False
 
 
@@ -279,7 +279,7 @@ def test_a_slow_module_returns_within_its_budget():
 def test_a_budget_smaller_than_one_call_is_reported_not_overrun():
     started = time.perf_counter()
     result = measure_latency(Sleeper(0.3), input_shape=(1, 1, 1), batch_sizes=(1, 2), budget_s=0.2)
-    assert time.perf_counter() - started < 0.2 + 0.3 + 0.3 + 1.0     # budget, one cold call, FLOP count, slack
+    assert time.perf_counter() - started < 0.2 + 0.3 + 0.3 + 3.0     # budget, one cold call, FLOP count, slack
     first, second = result.rows
     assert first.count == 0 and "time budget spent in warm-up" in first.error
     assert second.count == 0 and second.error == "time budget spent before this batch"
@@ -295,7 +295,7 @@ def test_a_batch_predicted_to_overrun_its_share_is_skipped_without_running():
     model = PerImage(0.01)
     started = time.perf_counter()
     result = measure_latency(model, input_shape=(1, 1, 1), batch_sizes=(1, 100), budget_s=0.6)
-    assert time.perf_counter() - started < 0.6 + 0.05 + 1.0
+    assert time.perf_counter() - started < 0.6 + 0.05 + 3.0  # loose; the real check is below
     assert result.rows[0].error is None
     skipped = result.rows[1]
     assert re.match(r"skipped: one call would take about 1\.\d\d s \(batch 1's", skipped.error)  # 100 x 10 ms
