@@ -143,7 +143,7 @@ def analyse(spec: ResNetSpec, *, input_size: int | tuple[int, int] | None = None
 
 @lru_cache(maxsize=512)
 def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
-    check_limits(spec)
+    check_limits(spec, batch_size=batch_size)
     layers = plan(spec)
     params = sum(layer.params for layer in layers)
     macs = batch_size * sum(layer.macs for layer in layers)

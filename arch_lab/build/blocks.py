@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.ops import SqueezeExcitation
 
 from arch_lab.spec import squeeze_channels
 
@@ -27,6 +26,9 @@ class ResidualBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         if se_ratio > 0:
+            # Imported on first use: torchvision.ops costs about 1.5 s of every start-up otherwise.
+            from torchvision.ops import SqueezeExcitation
+
             self.se = SqueezeExcitation(out_channels, squeeze_channels(out_channels, se_ratio))
 
     @property
