@@ -54,12 +54,50 @@ def open_tab(page: Page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
-def test_pick_two_presets_change_a_depth_and_compare(page):
-    add_design(page, "resnet18")
+def select_design(page: Page, name: str) -> None:
+    pick(page, "Selected design", name)
+    expect(page.get_by_label("Selected design")).to_have_value(name)
+
+
+def remove_design(page: Page, name: str) -> None:
+    select_design(page, name)
+    page.get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("grid", name="Designs")).not_to_contain_text(name)
+
+
+@pytest.fixture(autouse=True)
+def defaults_loaded(page):
+    """Each test starts once the page has drawn the session's default designs (resnet18, resnet50)."""
+    expect(page.get_by_role("grid", name="Designs")).to_contain_text("resnet50")
+
+
+def test_first_load_compares_the_default_designs_and_shows_resnet18_layers(page):
+    r18, r50 = analyse(load_preset("resnet18")), analyse(load_preset("resnet50"))
+    listing = page.get_by_role("grid", name="Designs")
+    expect(listing).to_contain_text("resnet18")
+    open_tab(page, "Compare")
+    table = page.get_by_role("grid", name="Comparison")
+    expect(table).to_contain_text("resnet18 (baseline)")
+    expect(table).to_contain_text("resnet50")
+    expect(table).to_contain_text(f"{r50.params / 1e6:.2f}")  # 25.56 M
+    for chart in ("#metric-bars", "#efficiency-scatter", "#stage-breakdown"):
+        expect(page.locator(f"{chart} .js-plotly-plot")).to_be_visible()
+    open_tab(page, "Layers")
+    expect(page.get_by_label("Design", exact=True)).to_have_value("resnet18")
+    stages = page.get_by_role("grid", name="Stages")
+    layer1 = r18.stages.set_index("stage").loc["layer1"]
+    assert layer1["params"] == 2 * 2 * (3 * 3 * 64 * 64 + 2 * 64)  # two blocks of two 3×3 convs + BN, by hand
+    expect(stages.get_by_role("row").filter(has_text="layer1")).to_contain_text(str(layer1["params"]))
+    expect(stages).to_contain_text("1×64×56×56")  # the stem's output at 224×224
+    expect(page.get_by_role("grid", name="Layers")).to_contain_text("layer1.0.conv1")
+
+
+def test_pick_a_preset_change_a_depth_and_compare_with_the_defaults(page):
     add_design(page, "resnet34", depths="3, 4, 6, 2")
     page.get_by_role("button", name="Compare ▸").click()
     table = page.get_by_role("grid", name="Comparison")
     expect(table).to_contain_text("resnet18 (baseline)")
+    expect(table).to_contain_text("resnet50")
     expect(table).to_contain_text("3, 4, 6, 2")
     edited = analyse(load_preset("resnet34").replace(depths=[3, 4, 6, 2]))
     expect(table).to_contain_text(f"{edited.params / 1e6:.2f}")  # params (M) of the edited design
@@ -69,8 +107,8 @@ def test_pick_two_presets_change_a_depth_and_compare(page):
 
 
 def test_layers_view_follows_the_shapes(page):
-    add_design(page, "resnet50")
     open_tab(page, "Layers")
+    pick(page, "Design", "resnet50")
     layers = page.get_by_role("grid", name="Layers")
     expect(layers).to_contain_text("layer1.0.conv1")
     stages = page.get_by_role("grid", name="Stages")
@@ -81,9 +119,7 @@ def test_layers_view_follows_the_shapes(page):
 
 
 def test_csv_download_matches_the_library(page, tmp_path):
-    add_design(page, "resnet18")
-    add_design(page, "resnet50")
-    open_tab(page, "Compare")
+    open_tab(page, "Compare")  # the default designs, resnet18 and resnet50
     expect(page.get_by_role("grid", name="Comparison")).to_contain_text("resnet50")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
@@ -135,7 +171,7 @@ def test_json_editor_validates_as_typed_and_fills_the_fields(page):
 
 
 def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
-    add_design(page, "resnet18")
+    select_design(page, "resnet18")
     page.get_by_role("button", name="Duplicate").click()
     expect(page.get_by_label("Selected design")).to_have_value("resnet18-copy")
     page.get_by_label("New name").fill("my-r18")
@@ -148,11 +184,10 @@ def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
         page.get_by_role("button", name="Save design set (JSON)").click()
     saved = tmp_path / "designs.json"
     download.value.save_as(saved)
-    assert [d["spec"]["name"] for d in json.loads(saved.read_text())["designs"]] == ["resnet18", "my-r18"]
-    page.get_by_label("Selected design").click()
-    page.get_by_role("option", name="resnet18", exact=True).click()
-    page.get_by_role("button", name="Remove").click()
-    expect(listing).not_to_contain_text("resnet18")
+    assert [d["spec"]["name"] for d in json.loads(saved.read_text())["designs"]] == ["resnet18", "my-r18",
+                                                                                     "resnet50"]
+    remove_design(page, "resnet18")
+    remove_design(page, "resnet50")
     # a bad file is refused with the engine's message; the set stays as it was
     bad = tmp_path / "bad.json"
     bad.write_text('{"designs": [{"spec": {"depths": [2, 0]}}]}')
@@ -162,9 +197,12 @@ def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
     open_file(page, saved)
     expect(listing).to_contain_text("resnet18")
     expect(listing).to_contain_text("my-r18")
+    expect(listing).to_contain_text("resnet50")
 
 
 def test_measure_latency_flows_into_the_comparison(page):
+    for name in ("resnet18", "resnet50"):  # time one small CIFAR network, not the ImageNet defaults
+        remove_design(page, name)
     add_design(page, "resnet20")
     open_tab(page, "Latency")
     expect(page.locator("#device-label")).to_contain_text("Measured on CPU" if not torch.cuda.is_available()

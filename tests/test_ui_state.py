@@ -8,7 +8,7 @@ import pytest
 
 from arch_lab import SpecError, load_preset
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, parse_int_list, spec_to_form
-from arch_lab.ui.state import MAX_DESIGNS, DesignSet, unique_name
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet, default_designs, unique_name
 
 R18 = load_preset("resnet18")
 R50 = load_preset("resnet50")
@@ -84,6 +84,14 @@ def test_unknown_design_and_full_set_are_clear_errors():
 def test_design_set_is_hashable_so_gradio_state_sees_changes():
     assert hash(DesignSet.of([R18])) == hash(DesignSet.of([R18]))
     assert DesignSet.of([R18]) != DesignSet.of([R18]).rename("resnet18", "other")
+
+
+def test_a_session_starts_with_resnet18_as_baseline_and_resnet50_from_the_presets():
+    start = default_designs()
+    assert start.names == ("resnet18", "resnet50")
+    assert start.baseline == "resnet18"
+    assert start.designs == (R18, R50)
+    assert start.remove("resnet18").remove("resnet50") == DesignSet()  # the user can still clear it
 
 
 # --- the editor form -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing is fetched
 import gradio as gr  # noqa: E402
 
 from arch_lab.ui import api, compare_panel, design_panel, latency_panel, layers_panel  # noqa: E402
-from arch_lab.ui.state import DesignSet  # noqa: E402
+from arch_lab.ui.state import DEFAULT_DESIGNS, default_designs  # noqa: E402
 
 TITLE = "ResNet Architecture Lab"
 QUEUE_MAX_SIZE = 64
@@ -37,23 +37,25 @@ CSS = """
 INTRO = f"""\
 # {TITLE}
 Design ResNet-family networks, see every layer's shape, parameters and MACs, time them on this machine,
-and compare designs side by side. Start on **Design**: pick a preset, change any field, add it to the comparison.
+and compare designs side by side. The comparison starts with {" and ".join(DEFAULT_DESIGNS)} (the first is the
+baseline); on **Design**, pick a preset, change any field and add it, or remove what you do not need.
 """
 
 
 def build_app() -> gr.Blocks:
-    """The whole app; each browser session gets its own design set and latency results."""
+    """The whole app; each browser session gets its own design set (starting with the default designs,
+    which the tabs draw on page load) and latency results."""
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
-        designs = gr.State(DesignSet())
+        designs = gr.State(default_designs())
         latency = gr.State({})
         gr.Markdown(INTRO)
         with gr.Tabs() as tabs:
             with gr.Tab("Design", id="design"):
-                design_panel.build(designs, tabs)
+                design_panel.build(designs, tabs, demo.load)
             with gr.Tab("Compare", id="compare"):
-                compare_panel.build(designs, latency)
+                compare_panel.build(designs, latency, demo.load)
             with gr.Tab("Layers", id="layers"):
-                layers_panel.build(designs)
+                layers_panel.build(designs, demo.load)
             with gr.Tab("Latency", id="latency"):
                 latency_panel.build(designs, latency)
             with gr.Tab("API", id="api"):

@@ -1,12 +1,13 @@
 """Compare tab: the comparison table (ratios against the baseline), its CSV, and the charts.
 
-Everything here is recomputed whenever the design set or the latency results change; the analysers are
-arithmetic and cached, so this takes milliseconds. The CSV is written at that moment too, so the
-download button hands it out in one click.
+Everything here is recomputed on page load (a session starts with the default designs) and whenever the
+design set or the latency results change; the analysers are arithmetic and cached, so this takes
+milliseconds. The CSV is written at that moment too, so the download button hands it out in one click.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -21,7 +22,8 @@ from arch_lab.ui.views import comparison_view, escape_markdown
 EMPTY_HINT = "Add designs on the **Design** tab; they appear here side by side."
 
 
-def build(designs: gr.State, latency: gr.State) -> None:
+def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> None:
+    """Lay out the Compare tab; ``load`` (the app's ``demo.load``) fills it when the page opens."""
     note = gr.Markdown(EMPTY_HINT)
     empty = charts.empty_figure("Add designs to compare")
     table = gr.Dataframe(value=comparison_view(pd.DataFrame()), label="Comparison",
@@ -37,7 +39,7 @@ def build(designs: gr.State, latency: gr.State) -> None:
     curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
                      elem_id="compare-latency-curves")
 
-    gr.on([designs.change, latency.change], refresh, [designs, latency],
+    gr.on([designs.change, latency.change, load], refresh, [designs, latency],
           [note, table, csv, bars, scatter, stages, curves], api_visibility="private", show_progress="minimal")
 
 

@@ -7,6 +7,7 @@ invalid design also raises it as a toast. Handlers return a new :class:`DesignSe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,12 @@ def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
     return w
 
 
-def build(designs: gr.State, tabs: gr.Tabs) -> None:
-    """Lay out the Design tab and wire its events (all private: not part of the public API)."""
+def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
+    """Lay out the Design tab and wire its events (all private: not part of the public API).
+
+    ``load`` is the app's ``demo.load``: the design list is drawn on page load too, since a session starts
+    with the default designs rather than an empty set.
+    """
     start = load_preset(START_PRESET)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -208,7 +213,7 @@ def build(designs: gr.State, tabs: gr.Tabs) -> None:
                        **PRIVATE)
     edit_btn.click(on_edit, [designs, selected], spec_outputs, **QUIET)
     upload.upload(on_upload, upload, designs, **PRIVATE)
-    designs.change(_refresh, [designs, selected], [listing, selected, download], **QUIET)
+    gr.on([designs.change, load], _refresh, [designs, selected], [listing, selected, download], **QUIET)
     compare_btn.click(lambda: gr.Tabs(selected="compare"), None, tabs, **QUIET)
 
 

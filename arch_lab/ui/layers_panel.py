@@ -1,11 +1,12 @@
 """Layers tab: one design's stage table and per-layer table, to follow the tensor shapes by hand.
 
 The per-layer table is the analysers' own (the analytic plan, checked against the built module), shown
-with shapes as ``C×H×W`` and a search box, in forward order.
+with shapes as ``C×H×W`` and a search box, in forward order. On page load it shows the first design.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -22,7 +23,8 @@ EMPTY_STAGES = stages_view(pd.DataFrame(columns=STAGE_COLUMNS))
 EMPTY_LAYERS = layers_view(pd.DataFrame(columns=LAYER_COLUMNS))
 
 
-def build(designs: gr.State) -> None:
+def build(designs: gr.State, load: Callable[..., Any]) -> None:
+    """Lay out the Layers tab; ``load`` (the app's ``demo.load``) fills it when the page opens."""
     pick = gr.Dropdown(label="Design", choices=[], value=None, info="one of the designs in the comparison")
     summary = gr.Markdown("Add designs on the **Design** tab to see their layers.")
     stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
@@ -30,7 +32,7 @@ def build(designs: gr.State) -> None:
     layers = gr.Dataframe(value=EMPTY_LAYERS, label="Layers", interactive=False, wrap=False, max_height=560,
                           show_search="search", pinned_columns=1, elem_id="layers-table")
 
-    designs.change(_keep_pick, [designs, pick], pick, **PRIVATE).then(
+    gr.on([designs.change, load], _keep_pick, [designs, pick], pick, **PRIVATE).then(
         show, [designs, pick], [summary, stages, layers], **PRIVATE)
     pick.input(show, [designs, pick], [summary, stages, layers], **PRIVATE)
 

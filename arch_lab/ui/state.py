@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from arch_lab.errors import SpecError
+from arch_lab.presets import load_preset
 from arch_lab.spec import ResNetSpec
 
 MAX_DESIGNS = 16
@@ -19,6 +20,8 @@ MAX_DESIGNS = 16
 MAX_NAME_CHARS = 60
 MAX_TEXT_CHARS = 100_000
 """Longest JSON text the app parses (the editor, the API); real design sets are a few KB."""
+DEFAULT_DESIGNS = ("resnet18", "resnet50")
+"""Presets a new session starts with (the first is the baseline), so every tab shows something at once."""
 
 
 def unique_name(wanted: str, taken: Iterable[str]) -> str:
@@ -123,3 +126,8 @@ class DesignSet:
             available = ", ".join(self.names) if self.names else "none yet"
             raise SpecError("design", f"no design named {name!r} in the comparison; designs: {available}")
         return self.names.index(name)
+
+
+def default_designs() -> DesignSet:
+    """The set a new session starts with: :data:`DEFAULT_DESIGNS` loaded from the presets."""
+    return DesignSet.of(load_preset(name) for name in DEFAULT_DESIGNS)
