@@ -6,6 +6,8 @@ block's output channels (SENet; named ``se``, applied after the last BN and befo
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
@@ -18,7 +20,7 @@ def conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, grou
     return nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=bias)
 
 
-class ResidualBlock(nn.Module):
+class ResidualBlock(nn.Module, ABC):
     """Common forward: residual branch, optional SE, shortcut, add, ReLU."""
 
     def __init__(self, out_channels: int, se_ratio: float, downsample: nn.Module | None) -> None:
@@ -32,12 +34,13 @@ class ResidualBlock(nn.Module):
             self.se = SqueezeExcitation(out_channels, squeeze_channels(out_channels, se_ratio))
 
     @property
+    @abstractmethod
     def last_bn(self) -> nn.BatchNorm2d:
         """The BN closing the residual branch, zeroed by ``zero_init_residual``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def residual(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The convolutional branch, up to and including its last BN."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -53,7 +56,7 @@ class BasicBlock(ResidualBlock):
     expansion = 1
 
     def __init__(self, in_channels: int, planes: int, stride: int, downsample: nn.Module | None,
-                 conv_bias: bool = False, se_ratio: float = 0.0, **_: int) -> None:
+                 conv_bias: bool = False, se_ratio: float = 0.0) -> None:
         super().__init__(planes, se_ratio, downsample)
         self.conv1 = conv(in_channels, planes, 3, stride, bias=conv_bias)
         self.bn1 = nn.BatchNorm2d(planes)
