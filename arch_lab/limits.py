@@ -46,14 +46,20 @@ def _refuse(limit: str, what: str, value: int, bound: int) -> LimitError:
         f"{ENV_NAMES[limit]}=<n> or pass Limits({limit}=<n>)")
 
 
+def check_batch_size(batch_size: int, limits: Limits | None = None) -> None:
+    """Raise :class:`LimitError` for a batch larger than ``limits.max_batch_size`` (any model, spec or not)."""
+    limits = limits or Limits()
+    if batch_size > limits.max_batch_size:
+        raise _refuse("max_batch_size", "images per batch", batch_size, limits.max_batch_size)
+
+
 def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int = 1) -> None:
     """Raise :class:`LimitError` if building or running ``spec`` at ``batch_size`` is too large.
 
     Uses the analytic plan, so it costs microseconds and allocates nothing.
     """
     limits = limits or Limits()
-    if batch_size > limits.max_batch_size:
-        raise _refuse("max_batch_size", "images per batch", batch_size, limits.max_batch_size)
+    check_batch_size(batch_size, limits)
     if spec.num_blocks > limits.max_blocks:
         raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
     layers = plan(spec)

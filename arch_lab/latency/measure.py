@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from arch_lab.build import build_model
-from arch_lab.errors import LimitError, SpecError
+from arch_lab.errors import SpecError
 from arch_lab.latency.devices import (
     backend_flags,
     device_name,
@@ -38,7 +38,7 @@ from arch_lab.latency.devices import (
 from arch_lab.latency.options import LatencyOptions, resolve_options
 from arch_lab.latency.result import BatchLatency, LatencyResult
 from arch_lab.latency.sampling import Clock, CudaClock, HostClock, SamplingRule, sample
-from arch_lab.limits import Limits, check_limits
+from arch_lab.limits import Limits, check_batch_size, check_limits
 from arch_lab.plan import plan
 from arch_lab.spec import ResNetSpec
 
@@ -133,10 +133,7 @@ def _check_limits(target: _Target, limits: Limits | None, batch_size: int) -> No
     if target.spec is not None:
         check_limits(target.spec, limits, batch_size=batch_size)
         return
-    bound = (limits or Limits()).max_batch_size
-    if batch_size > bound:
-        raise LimitError("max_batch_size", f"{batch_size:,} images per batch exceed the limit of {bound:,}; lift it "
-                                           "with ARCH_LAB_MAX_BATCH_SIZE=<n> or pass Limits(max_batch_size=<n>)")
+    check_batch_size(batch_size, limits)
 
 
 def _measure(target: _Target, options: LatencyOptions, rule: SamplingRule, limits: Limits | None,

@@ -14,9 +14,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from arch_lab import SpecError, check_limits, compare, list_presets, load_preset
+from arch_lab import SpecError, analyse, check_limits, compare, list_presets, load_preset
 from arch_lab.spec import ResNetSpec, parse_json
-from arch_lab.ui.compute import checked_report, reports_of
+from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
 
@@ -72,7 +72,7 @@ def analyse_design(design: str) -> dict[str, Any]:
     """The report of one design as JSON. A bare preset name (``resnet18``) is accepted unquoted."""
     text = design.strip() if isinstance(design, str) else design
     item = text if isinstance(text, str) and BARE_NAME.match(text) else _json(text, "design")
-    return checked_report(parse_item(item)).to_dict()
+    return analyse(parse_item(item)).to_dict()
 
 
 def api_compare(designs: str) -> tuple[pd.DataFrame, str]:

@@ -1,7 +1,7 @@
 """The library calls behind the app's views: reports, the comparison table and measured latency.
 
-Limits are checked on every design before it is analysed, so a request the library would refuse never
-gets further. The latency store is plain data in a ``gr.State``: measured results keyed by the spec's
+``analyse`` checks the request limits of every design, so a request the library would refuse never gets
+further. The latency store is plain data in a ``gr.State``: measured results keyed by the spec's
 ``key()``, which ignores the name, so renaming keeps a measurement and editing a design drops it.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from arch_lab import Report, analyse, check_limits, compare
+from arch_lab import Report, analyse, compare
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.state import DesignSet
 
@@ -20,14 +20,9 @@ LatencyStore = Mapping[str, Mapping[str, Any]]
 """``spec.key()`` -> ``{"summary": {column: value}, "rows": [one record per batch size], "device": str}``."""
 
 
-def checked_report(spec: ResNetSpec) -> Report:
-    """``analyse(spec)`` after the request limits (raises ``LimitError``, a ``SpecError``)."""
-    check_limits(spec)
-    return analyse(spec)
-
-
 def reports_of(specs: Iterable[ResNetSpec]) -> list[Report]:
-    return [checked_report(spec) for spec in specs]
+    """The reports of ``specs``; a design over the limits raises ``LimitError`` (a ``SpecError``)."""
+    return [analyse(spec) for spec in specs]
 
 
 def comparison(designs: DesignSet, latency: LatencyStore | None = None) -> tuple[pd.DataFrame, list[Report]]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import gradio as gr
 
-from arch_lab import SpecError, list_presets, load_preset
+from arch_lab import SpecError, analyse, list_presets, load_preset
 from arch_lab.export import designs_from_json
 from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec
-from arch_lab.ui.compute import checked_report, reports_of
+from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_designs_json
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
 from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
@@ -31,7 +31,7 @@ def status_markdown(spec_or_error: ResNetSpec | Exception) -> str:
     """One line under the form: the design's size when valid, else the error naming the field."""
     if isinstance(spec_or_error, Exception):
         return f"✗ **Not valid** — {escape_markdown(str(spec_or_error))}"
-    report = checked_report(spec_or_error)
+    report = analyse(spec_or_error)
     height, width = report.input_size
     return (f"✓ **Valid** — {report.params / 1e6:.2f} M parameters, {report.macs / 1e9:.3f} GMACs "
             f"at {height}×{width}")
@@ -164,7 +164,7 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
     def edited_spec(values: tuple[Any, ...]) -> ResNetSpec:
         try:
             spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
-            checked_report(spec)
+            analyse(spec)
             return spec
         except SpecError as exc:
             raise gr.Error(str(exc), title="Not a valid design") from None

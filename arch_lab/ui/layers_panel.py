@@ -12,9 +12,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from arch_lab import SpecError
+from arch_lab import SpecError, analyse
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
-from arch_lab.ui.compute import checked_report
 from arch_lab.ui.state import DesignSet
 from arch_lab.ui.views import escape_markdown, layers_view, stages_view
 
@@ -47,7 +46,7 @@ def show(ds: DesignSet, name: str | None) -> tuple[str, pd.DataFrame, pd.DataFra
     if not name or name not in ds.names:
         return "Add designs on the **Design** tab to see their layers.", EMPTY_STAGES, EMPTY_LAYERS
     try:
-        report = checked_report(ds.get(name))
+        report = analyse(ds.get(name))
     except SpecError as exc:
         raise gr.Error(str(exc)) from None
     c, h, w = report.spec.in_channels, *report.input_size
