@@ -29,8 +29,16 @@ def load_preset(name: str) -> ResNetSpec:
     return load_spec_file(_preset_path(name))
 
 
+MAX_PRESET_NAME = 40
+"""Longer text is no preset name; it is refused without the (quadratic) closest-name search."""
+
+
 def _preset_path(name: str) -> Path:
     names = list_presets()
+    if not isinstance(name, str) or len(name) > MAX_PRESET_NAME:
+        shown = f"text of {len(name):,} characters" if isinstance(name, str) else f"a {type(name).__name__}"
+        raise SpecError("preset", f"{shown} is not a preset name; preset names are at most {MAX_PRESET_NAME} "
+                                  f"characters, e.g. {names[0]}")
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else f"available: {', '.join(names)}"
@@ -40,6 +48,8 @@ def _preset_path(name: str) -> Path:
 
 def resolve(name_or_file: str) -> ResNetSpec:
     """A preset name or a path to a spec JSON file (what the CLI and the app accept)."""
+    if not isinstance(name_or_file, str):
+        raise SpecError("design", f"expected a preset name or a file path, got {type(name_or_file).__name__}")
     if name_or_file.endswith(".json") or Path(name_or_file).is_file():
         return load_spec_file(name_or_file)
     return load_preset(name_or_file)

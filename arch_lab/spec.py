@@ -12,6 +12,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
+import reprlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,21 @@ BLOCKS: dict[str, int] = {"basic": 1, "bottleneck": 4}
 STEMS = ("classic", "deep", "cifar")
 SHORTCUTS = ("projection", "avg_down", "zero_pad", "conv")
 STRIDES = (1, 2)
+
+# Bounds on every value, checked before any arithmetic, so a request's cost is bounded by its size. They are
+# far beyond any real ResNet (the request limits in :mod:`arch_lab.limits` refuse big designs long before).
+MAX_NAME_CHARS = 60
+MAX_STAGES = 16
+MAX_DEPTH = 1_000
+MAX_CHANNELS = 65_536
+"""Upper bound of widths, groups, width_per_group, stem_width and in_channels."""
+MAX_CLASSES = 1_000_000
+MAX_SIDE = 8_192
+"""Largest input height or width."""
+MAX_JSON_CHARS = 1_000_000
+"""Longest JSON text parsed (a 16-design set with its reports is about 1 MB)."""
+MAX_FILE_BYTES = 1_048_576
+"""Largest spec or design-set file read (the app's upload cap is the same 1 MB)."""
 
 
 def squeeze_channels(channels: int, se_ratio: float) -> int:
@@ -99,6 +117,10 @@ class ResNetSpec:
         text = json.dumps(body, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def unnamed(self) -> ResNetSpec:
+        """The same network with an empty name: what caches key on, so free-text names cost no memory."""
+        return self if self.name == "" else dataclasses.replace(self, name="")
+
     def replace(self, **changes: Any) -> ResNetSpec:
         """A copy with some fields changed, validated again."""
         return ResNetSpec.from_dict({**self.to_dict(), **changes})
@@ -135,21 +157,49 @@ class ResNetSpec:
         return cls.from_dict(parse_json(text, source))
 
 
-def parse_json(text: str, source: str) -> Any:
-    """``json.loads`` whose error says where the text is malformed."""
+def parse_json(text: str, source: str, max_chars: int = MAX_JSON_CHARS) -> Any:
+    """``json.loads`` of at most ``max_chars`` characters, whose every failure is a :class:`SpecError`
+    saying where the text is malformed, or which bound it breaks (nesting depth, digits of a number)."""
+    if not isinstance(text, str):
+        raise SpecError(source, f"expected JSON text, got {type(text).__name__}")
+    if len(text) > max_chars:
+        raise SpecError(source, f"{len(text):,} characters is too long; at most {max_chars:,}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(source, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise SpecError(source, "JSON nested too deeply; a spec needs at most 3 levels") from None
+    except ValueError as exc:  # Python's int parsing refuses more than 4,300 digits
+        raise SpecError(source, f"a number in the JSON is too long ({exc}); numbers in a spec have a few "
+                                "digits") from None
+
+
+def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``, checked before it is opened: a FIFO, a
+    device (``/dev/zero``) or a huge file is refused at once instead of hanging or filling memory."""
+    path = Path(path)
+    shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError("file", f"{shown} is not a regular file; give a JSON file")
+        if info.st_size > max_bytes:
+            raise SpecError("file", f"{shown} is {info.st_size:,} bytes; at most {max_bytes:,}")
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SpecError("file", f"cannot read {shown}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:  # it grew after the check
+        raise SpecError("file", f"{shown} is over {max_bytes:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError("file", f"{shown} is not UTF-8 text (byte {exc.start})") from None
 
 
 def load_spec_file(path: str | Path) -> ResNetSpec:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError("file", f"cannot read {path}: {exc.strerror}") from None
-    data = parse_json(text, str(path))
+    data = parse_json(read_text_file(path), str(path)[:200])
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != "source"}
     return ResNetSpec.from_dict(data)
@@ -160,25 +210,25 @@ def load_spec_file(path: str | Path) -> ResNetSpec:
 # --------------------------------------------------------------------------------------------------
 def _validated(spec: ResNetSpec) -> dict[str, Any]:
     """The canonical value of every field, or a SpecError for the first bad one."""
-    name = spec.name
-    if not isinstance(name, str):
-        raise SpecError("name", f"{name!r} is not text; a name is a free label such as \"my-resnet\"")
-    depths = _int_list("depths", spec.depths, None, minimum=1)
+    name = _name(spec.name)
+    if isinstance(spec.depths, (list, tuple)) and len(spec.depths) > MAX_STAGES:
+        raise SpecError("depths", f"{len(spec.depths):,} stages is too many; at most {MAX_STAGES}")
+    depths = _int_list("depths", spec.depths, None, 1, MAX_DEPTH)
     n = len(depths)
     if n == 0:
         raise SpecError("depths", "must list at least one stage, e.g. [2, 2, 2, 2]")
     block = _block(spec.block, n)
     widths = tuple(64 * 2**i for i in range(n)) if spec.widths is None else _int_list(
-        "widths", spec.widths, n, minimum=1)
+        "widths", spec.widths, n, 1, MAX_CHANNELS)
     strides = tuple(1 if i == 0 else 2 for i in range(n)) if spec.strides is None else _int_list(
-        "strides", spec.strides, n, minimum=1)
+        "strides", spec.strides, n, 1, MAX_SIDE)
     for s in strides:
         if s not in STRIDES:
             raise SpecError("strides", f"{s} is not allowed; each stage's stride must be 1 or 2")
-    groups = _int("groups", spec.groups, minimum=1)
-    width_per_group = _int("width_per_group", spec.width_per_group, minimum=1)
+    groups = _int("groups", spec.groups, 1, MAX_CHANNELS)
+    width_per_group = _int("width_per_group", spec.width_per_group, 1, MAX_CHANNELS)
     stem = _choice("stem", spec.stem, STEMS)
-    stem_width = _int("stem_width", spec.stem_width, minimum=1)
+    stem_width = _int("stem_width", spec.stem_width, 1, MAX_CHANNELS)
     if stem == "deep" and stem_width < 2:
         raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, "
                                       "so it must be >= 2")
@@ -196,8 +246,8 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
         "conv_bias": _bool("conv_bias", spec.conv_bias),
         "se_ratio": _number("se_ratio", spec.se_ratio, 0.0, 1.0),
         "zero_init_residual": _bool("zero_init_residual", spec.zero_init_residual),
-        "in_channels": _int("in_channels", spec.in_channels, minimum=1),
-        "num_classes": _int("num_classes", spec.num_classes, minimum=1),
+        "in_channels": _int("in_channels", spec.in_channels, 1, MAX_CHANNELS),
+        "num_classes": _int("num_classes", spec.num_classes, 1, MAX_CLASSES),
         "input_size": _input_size(spec.input_size),
     }
     _check_stages(values)
@@ -232,26 +282,20 @@ def _check_stages(v: dict[str, Any]) -> None:
 
 
 def _check_input_size(v: dict[str, Any]) -> None:
-    """Refuse inputs whose feature map is already 1 pixel wide where a stride-2 step wants to halve it."""
-    def first_collapse(side: int) -> str | None:
-        if v["stem"] != "cifar":
-            if side == 1:
-                return "the stem"
-            side = downsample(side)
-            if side == 1:
-                return "the stem's max-pool"
-            side = downsample(side)
-        for i, stride in enumerate(v["strides"]):
-            if stride == 2:
-                if side == 1:
-                    return f"layer{i + 1} (stride 2)"
-                side = downsample(side)
-        return None
+    """Refuse inputs whose feature map is already 1 pixel wide where a stride-2 step wants to halve it.
 
+    Each step maps a side ``s`` to ``ceil(s / 2)``, and ``k`` steps never meet a 1-pixel map exactly when
+    the side before the last one is >= 2, i.e. ``ceil(side / 2**(k-1)) >= 2``: the smallest valid side is
+    ``2**(k-1) + 1`` (closed form; no search).
+    """
+    steps = ["the stem", "the stem's max-pool"] if v["stem"] != "cifar" else []
+    steps += [f"layer{i + 1} (stride 2)" for i, stride in enumerate(v["strides"]) if stride == 2]
+    if not steps:
+        return
+    smallest = 2 ** (len(steps) - 1) + 1
     for axis, side in zip(("height", "width"), v["input_size"], strict=True):
-        where = first_collapse(side)
-        if where is not None:
-            smallest = next(s for s in range(side + 1, 1 << 20) if first_collapse(s) is None)
+        if side < smallest:
+            where = steps[min(j for j in range(len(steps)) if math.ceil(side / 2**j) == 1)]
             raise SpecError(
                 "input_size", f"{axis} {side} is too small: the feature map is already 1 pixel {axis} when "
                 f"{where} downsamples it; this design needs at least {smallest}")
@@ -261,40 +305,78 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int(name: str, value: Any, minimum: int) -> int:
+class _ShortRepr(reprlib.Repr):
+    """``repr`` cut to a few dozen characters, nesting levels and items, so an error message never
+    echoes a huge payload; integers too long to print are described by their size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 2, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<an integer of {x.bit_length():,} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()
+
+
+def _show(value: Any) -> str:
+    """A short, printable description of a user's value for an error message."""
+    return _SHORT.repr(value)
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SpecError("name", f"{_show(value)} is not text; a name is a free label such as \"my-resnet\"")
+    if len(value) > MAX_NAME_CHARS:
+        raise SpecError("name", f"{len(value):,} characters is too long; use at most {MAX_NAME_CHARS}")
+    if not value.isprintable():  # control characters and lone surrogates cannot be logged or written to a CSV
+        raise SpecError("name", f"{_show(value)} contains a control or unpaired surrogate character; use "
+                                "printable text")
+    return value
+
+
+def _int(name: str, value: Any, minimum: int, maximum: int) -> int:
     if not _is_int(value):
-        raise SpecError(name, f"{value!r} is not an integer; expected an integer >= {minimum}")
+        raise SpecError(name, f"{_show(value)} is not an integer; expected an integer from {minimum:,} to "
+                              f"{maximum:,}")
     if value < minimum:
-        raise SpecError(name, f"{value} is too small; expected an integer >= {minimum}")
+        raise SpecError(name, f"{_show(value)} is too small; expected an integer >= {minimum}")
+    if value > maximum:
+        raise SpecError(name, f"{_show(value)} is too large; expected an integer <= {maximum:,}")
     return value
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(name, f"{value!r} is not a number; expected a number from {low} to {high}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise SpecError(name, f"{value} is out of range; expected a number from {low} to {high}")
+        raise SpecError(name, f"{_show(value)} is not a number; expected a number from {low} to {high}")
+    if not low <= value <= high:  # false for NaN; compares huge ints exactly, without converting them
+        raise SpecError(name, f"{_show(value)} is out of range; expected a number from {low} to {high}")
     return float(value)
 
 
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(name, f"{value!r} is not a boolean; expected true or false")
+        raise SpecError(name, f"{_show(value)} is not a boolean; expected true or false")
     return value
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed or not isinstance(value, str):
-        raise SpecError(name, f"{value!r} is not allowed; choose one of {', '.join(allowed)}")
+        raise SpecError(name, f"{_show(value)} is not allowed; choose one of {', '.join(allowed)}")
     return value
 
 
-def _int_list(name: str, value: Any, length: int | None, minimum: int) -> tuple[int, ...]:
+def _int_list(name: str, value: Any, length: int | None, minimum: int, maximum: int) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)):
-        raise SpecError(name, f"{value!r} is not a list; expected a list of integers >= {minimum}, one per stage")
+        raise SpecError(name, f"{_show(value)} is not a list; expected a list of integers from {minimum:,} to "
+                              f"{maximum:,}, one per stage")
     if length is not None and len(value) != length:
-        raise SpecError(name, f"has {len(value)} entries but depths has {length} stages; give one per stage")
-    return tuple(_int(f"{name}[{i}]", item, minimum) for i, item in enumerate(value))
+        raise SpecError(name, f"has {len(value):,} entries but depths has {length} stages; give one per stage")
+    return tuple(_int(f"{name}[{i}]", item, minimum, maximum) for i, item in enumerate(value))
 
 
 def _block(value: Any, stages: int) -> str | tuple[str, ...]:
@@ -302,9 +384,9 @@ def _block(value: Any, stages: int) -> str | tuple[str, ...]:
     if isinstance(value, str):
         return _choice("block", value, allowed)
     if not isinstance(value, (list, tuple)):
-        raise SpecError("block", f"{value!r} is not allowed; give one of {', '.join(allowed)} or a list, one per stage")
+        raise SpecError("block", f"{_show(value)} is not allowed; give one of {', '.join(allowed)} or a list, one per stage")
     if len(value) != stages:
-        raise SpecError("block", f"has {len(value)} entries but depths has {stages} stages; give one per stage")
+        raise SpecError("block", f"has {len(value):,} entries but depths has {stages} stages; give one per stage")
     kinds = tuple(_choice(f"block[{i}]", item, allowed) for i, item in enumerate(value))
     return kinds[0] if len(set(kinds)) == 1 else kinds
 
@@ -312,7 +394,7 @@ def _block(value: Any, stages: int) -> str | tuple[str, ...]:
 def _input_size(value: Any) -> tuple[int, int]:
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise SpecError("input_size", f"{list(value)!r} must be one integer (H = W) or [H, W]")
-        return _int("input_size[0]", value[0], 1), _int("input_size[1]", value[1], 1)
-    side = _int("input_size", value, 1)
+            raise SpecError("input_size", f"{_show(value)} must be one integer (H = W) or [H, W]")
+        return _int("input_size[0]", value[0], 1, MAX_SIDE), _int("input_size[1]", value[1], 1, MAX_SIDE)
+    side = _int("input_size", value, 1, MAX_SIDE)
     return side, side

@@ -42,7 +42,7 @@ def test_show_reads_a_file_and_fills_defaults(tmp_path, capsys):
     ('{"depths": "3,4,6,3"}', "depths: '3,4,6,3' is not a list"),
     ('{"depths": [3, 4,', "malformed JSON at line 1, column"),
     ('{"depths": [2, 2], "widht": [1, 2]}', "widht: unknown field"),
-    ('{"depths": [3000]}', "max_blocks"),
+    ('{"depths": [600, 600]}', "max_blocks"),
 ])
 def test_show_bad_file_one_line(tmp_path, capsys, content, message):
     path = tmp_path / "bad.json"

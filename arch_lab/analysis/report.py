@@ -8,8 +8,8 @@ torchinfo, ``torch.utils.flop_counter``, torchvision's published figures and rea
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from functools import lru_cache
 from math import prod
 from typing import Any
 
@@ -19,9 +19,10 @@ from arch_lab.analysis import memory
 from arch_lab.analysis.ops import fvcore_ops
 from arch_lab.analysis.receptive import Field, stage_fields
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_records, stage_records
+from arch_lab.cache import WeightedLRU
 from arch_lab.errors import SpecError
 from arch_lab.limits import check_limits
-from arch_lab.plan import Layer, plan
+from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, plan
 from arch_lab.spec import ResNetSpec
 
 MB = 1e6
@@ -138,10 +139,14 @@ def analyse(spec: ResNetSpec, *, input_size: int | tuple[int, int] | None = None
         raise SpecError("batch_size", f"{batch_size!r} is not allowed; expected an integer >= 1")
     if input_size is not None:
         spec = spec.replace(input_size=list(input_size) if isinstance(input_size, (tuple, list)) else input_size)
-    return _analyse(spec, batch_size)
+    report = _REPORTS.get((spec.unnamed(), batch_size), lambda: _analyse(spec.unnamed(), batch_size))
+    return report if report.spec == spec else dataclasses.replace(report, spec=spec)
 
 
-@lru_cache(maxsize=512)
+_REPORTS: WeightedLRU[Report] = WeightedLRU(CACHED_LAYERS, lambda report: len(report._plan))
+"""Reports keyed by the network and batch size (not the name), weighed like the plans they hold."""
+
+
 def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
     check_limits(spec, batch_size=batch_size)
     layers = plan(spec)
@@ -170,5 +175,5 @@ def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
 
 def clear_cache() -> None:
     """Forget cached reports and plans (for cold-start timing)."""
-    _analyse.cache_clear()
-    plan.cache_clear()
+    _REPORTS.clear()
+    clear_plans()

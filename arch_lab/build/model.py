@@ -12,6 +12,7 @@ from torch import nn
 
 from arch_lab.build.blocks import BLOCK_CLASSES, ResidualBlock, conv
 from arch_lab.build.shortcuts import make_shortcut
+from arch_lab.errors import SpecError
 from arch_lab.limits import Limits, check_limits
 from arch_lab.spec import BLOCKS, ResNetSpec
 
@@ -96,7 +97,27 @@ class ResNet(nn.Module):
 def build_model(spec: ResNetSpec, *, device: str | torch.device | None = None,
                 limits: Limits | None = None) -> ResNet:
     """Build ``spec`` as a module, after checking it against the request limits (nothing is allocated
-    for a refused spec). ``device="meta"`` builds shapes without weights, for counting."""
+    for a refused spec). ``device="meta"`` builds shapes without weights, for counting.
+
+    A wrong argument type or an unknown device is a :class:`SpecError`, like every other bad input.
+    """
+    if not isinstance(spec, ResNetSpec):
+        raise SpecError("spec", f"expected a ResNetSpec (e.g. ResNetSpec.from_dict(data)), got {type(spec).__name__}")
     check_limits(spec, limits)
-    with torch.device(device or "cpu"):
+    with torch.device(_device(device)):
         return ResNet(spec)
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a torch device, or a SpecError naming what is allowed."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise SpecError("device", f"{str(device)[:60]!r} is not a device; use e.g. 'cpu', 'cuda', 'cuda:0' or "
+                                  "'meta'") from None
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise SpecError("device", f"{str(parsed)!r} is not on this machine, which has "
+                                  f"{torch.cuda.device_count()} CUDA GPU(s); use 'cpu' or 'meta'")
+    return parsed

@@ -1,12 +1,13 @@
 """``python -m arch_lab``: one sub-command module per concern, each with a ``register(subparsers)``.
 
-Errors from bad input (``SpecError``, unreadable files) print one line and exit with status 2; no
-traceback reaches the user.
+Errors from bad input (``SpecError``, unreadable files) print one line and exit with status 2; an
+unexpected error prints one line naming its type and exits with status 1. No traceback reaches the user.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,3 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: one line, no traceback (ARCH_LAB_DEBUG=1 re-raises)
+        if os.environ.get("ARCH_LAB_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        return 1

@@ -19,7 +19,7 @@ from arch_lab.errors import SpecError
 from arch_lab.export import comparison_to_csv, designs_from_json, designs_to_json
 from arch_lab.latency import LatencyResult, measure_latency
 from arch_lab.presets import resolve
-from arch_lab.spec import ResNetSpec, parse_json
+from arch_lab.spec import ResNetSpec, parse_json, read_text_file
 
 
 def input_size(text: str) -> int | tuple[int, int]:
@@ -73,7 +73,7 @@ def load_designs(name_or_file: str) -> list[ResNetSpec]:
     """One design from a preset name or spec file, or every design of a ``compare --json`` export."""
     path = Path(name_or_file)
     if path.suffix == ".json" and path.is_file():
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path)
         data = parse_json(text, str(path))
         if isinstance(data, dict) and "designs" in data:
             return designs_from_json(text, source=str(path))
