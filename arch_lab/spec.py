@@ -384,7 +384,8 @@ def _block(value: Any, stages: int) -> str | tuple[str, ...]:
     if isinstance(value, str):
         return _choice("block", value, allowed)
     if not isinstance(value, (list, tuple)):
-        raise SpecError("block", f"{_show(value)} is not allowed; give one of {', '.join(allowed)} or a list, one per stage")
+        raise SpecError("block", f"{_show(value)} is not allowed; give one of {', '.join(allowed)} or a list, "
+                                 "one per stage")
     if len(value) != stages:
         raise SpecError("block", f"has {len(value):,} entries but depths has {stages} stages; give one per stage")
     kinds = tuple(_choice(f"block[{i}]", item, allowed) for i, item in enumerate(value))

@@ -3,18 +3,22 @@
 :func:`build_app` lays out the tabs around two per-session states, the design set and the latency
 results; each tab module wires its own events. :func:`launch` applies the settings a public Space needs:
 loopback unless ``GRADIO_SERVER_NAME`` says otherwise, an upload size cap, a bounded queue, no monitoring
-endpoint, no error details beyond our own messages, and only ``/compare`` and ``/analyse`` in the API.
+endpoint, no error details beyond our own messages, one log line per refused request, and only
+``/compare`` and ``/analyse`` callable by name (see :mod:`arch_lab.ui.guard`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing is fetched or reported at run time
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from arch_lab.ui import api, compare_panel, design_panel, latency_panel, layers_panel  # noqa: E402
+from arch_lab.ui.guard import PublicRoutesOnly  # noqa: E402
 from arch_lab.ui.state import DEFAULT_DESIGNS, default_designs  # noqa: E402
 
 TITLE = "ResNet Architecture Lab"
@@ -45,7 +49,7 @@ baseline); on **Design**, pick a preset, change any field and add it, or remove 
 def build_app() -> gr.Blocks:
     """The whole app; each browser session gets its own design set (starting with the default designs,
     which the tabs draw on page load) and latency results."""
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(600, 600)) as demo:
         designs = gr.State(default_designs())
         latency = gr.State({})
         gr.Markdown(INTRO)
@@ -60,7 +64,8 @@ def build_app() -> gr.Blocks:
                 latency_panel.build(designs, latency)
             with gr.Tab("API", id="api"):
                 api.build()
-    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
+    # api_open=False: the direct /run and /api routes would bypass the queue and its size cap
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2, api_open=False)
     return demo
 
 
@@ -70,7 +75,9 @@ def launch(demo: gr.Blocks, **overrides: object) -> tuple:
     Host and port come from ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` (a Space sets them), else
     127.0.0.1 and the first free port from 7860.
     """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="blue"), "css": CSS,
+                "app_kwargs": {"middleware": [Middleware(PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS)]},
                 **LAUNCH_SETTINGS, **overrides}
     return demo.launch(**settings)

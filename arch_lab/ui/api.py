@@ -18,6 +18,7 @@ from arch_lab import SpecError, analyse, check_limits, compare, list_presets, lo
 from arch_lab.spec import ResNetSpec, parse_json
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_comparison_csv
+from arch_lab.ui.guard import handler
 from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
 
 BARE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -33,7 +34,7 @@ def parse_item(item: Any, where: str = "design") -> ResNetSpec:
         elif isinstance(item, dict):
             spec = ResNetSpec.from_dict(item)
         else:
-            raise SpecError(where, f"{item!r} is neither a preset name nor a spec object")
+            raise SpecError(where, f"a {type(item).__name__} is neither a preset name nor a spec object")
         check_limits(spec)
         return spec
     except SpecError as exc:
@@ -42,17 +43,9 @@ def parse_item(item: Any, where: str = "design") -> ResNetSpec:
         raise type(exc)(where, str(exc)) from None  # a LimitError stays one
 
 
-def _json(text: Any, source: str) -> Any:
-    if not isinstance(text, str):
-        raise SpecError(source, f"expected JSON text, got {type(text).__name__}")
-    if len(text) > MAX_TEXT_CHARS:
-        raise SpecError(source, f"{len(text):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
-    return parse_json(text, source)
-
-
 def parse_designs(text: str) -> list[ResNetSpec]:
     """``'["resnet18", {...}]'`` -> specs, with names made unique; errors say which item is wrong."""
-    items = _json(text, "designs")
+    items = parse_json(text, "designs", max_chars=MAX_TEXT_CHARS)
     if not isinstance(items, list) or not items:
         raise SpecError("designs", "expected a non-empty JSON list of preset names or spec objects, "
                                    f"e.g. {EXAMPLE_LIST}")
@@ -69,24 +62,29 @@ def compare_designs(designs: str) -> tuple[pd.DataFrame, str]:
 
 
 def analyse_design(design: str) -> dict[str, Any]:
-    """The report of one design as JSON. A bare preset name (``resnet18``) is accepted unquoted."""
+    """The report of one design as JSON. A bare preset name (``resnet18``) is accepted unquoted.
+
+    The length cap comes first, whatever the text looks like."""
+    if isinstance(design, str) and len(design) > MAX_TEXT_CHARS:
+        raise SpecError("design", f"{len(design):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
     text = design.strip() if isinstance(design, str) else design
-    item = text if isinstance(text, str) and BARE_NAME.match(text) else _json(text, "design")
+    item = text if isinstance(text, str) and BARE_NAME.match(text) else parse_json(
+        text, "design", max_chars=MAX_TEXT_CHARS)
     return analyse(parse_item(item)).to_dict()
 
 
+PUBLIC_ENDPOINTS = ("compare", "analyse")
+"""The only events callable by name (``/gradio_api/call/<name>``); see :mod:`arch_lab.ui.guard`."""
+
+
+@handler
 def api_compare(designs: str) -> tuple[pd.DataFrame, str]:
-    try:
-        return compare_designs(designs)
-    except SpecError as exc:
-        raise gr.Error(str(exc)) from None
+    return compare_designs(designs)
 
 
+@handler
 def api_analyse(design: str) -> dict[str, Any]:
-    try:
-        return analyse_design(design)
-    except SpecError as exc:
-        raise gr.Error(str(exc)) from None
+    return analyse_design(design)
 
 
 def build() -> None:

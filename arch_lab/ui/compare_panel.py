@@ -13,9 +13,10 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from arch_lab import SpecError, charts
+from arch_lab import charts
 from arch_lab.ui.compute import LatencyStore, comparison, latency_frames
 from arch_lab.ui.exports import write_comparison_csv
+from arch_lab.ui.guard import handler
 from arch_lab.ui.state import DesignSet
 from arch_lab.ui.views import comparison_view, escape_markdown
 
@@ -43,12 +44,10 @@ def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> Non
           [note, table, csv, bars, scatter, stages, curves], api_visibility="private", show_progress="minimal")
 
 
+@handler
 def refresh(designs: DesignSet, latency: LatencyStore) -> tuple[Any, ...]:
     """Table, CSV path and every chart for the current set (empty placeholders when there is none)."""
-    try:
-        df, reports = comparison(designs, latency)
-    except SpecError as exc:
-        raise gr.Error(str(exc)) from None
+    df, reports = comparison(designs, latency)
     baseline = designs.baseline if len(designs) else None
     note = EMPTY_HINT if not len(designs) else (
         f"{len(designs)} design(s); ratios (**×base**) are against the baseline **{escape_markdown(baseline)}** "

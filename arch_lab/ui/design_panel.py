@@ -8,17 +8,17 @@ invalid design also raises it as a toast. Handlers return a new :class:`DesignSe
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from arch_lab import SpecError, analyse, list_presets, load_preset
 from arch_lab.export import designs_from_json
-from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec
+from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec, parse_json, read_text_file
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_designs_json
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
+from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
 from arch_lab.ui.views import designs_view, escape_markdown
 
@@ -132,12 +132,11 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
         form = spec_to_form(spec)
         return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status(spec)]
 
+    @handler
     def on_preset(name: str) -> list[Any]:
-        try:
-            return load_spec(load_preset(name))
-        except SpecError as exc:
-            raise gr.Error(str(exc)) from None
+        return load_spec(load_preset(name))
 
+    @handler
     def on_fields(text: str, *values: Any) -> tuple[Any, str]:
         """Validate the fields; rewrite the JSON only if it says something else (not while it is typed)."""
         try:
@@ -145,37 +144,36 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
         except SpecError as exc:
             return gr.skip(), status(exc)
         try:
-            same = ResNetSpec.from_json(text) == spec
+            same = editor_spec(text) == spec
         except SpecError:
             same = False
         return gr.skip() if same else spec.to_json(), status(spec)
 
+    @handler
     def on_code(text: str) -> list[Any]:
         """Valid JSON updates the fields; invalid JSON only updates the message."""
         try:
-            if len(text) > MAX_TEXT_CHARS:
-                raise SpecError("JSON", f"{len(text):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
-            spec = ResNetSpec.from_json(text, source="JSON")
+            spec = editor_spec(text)
         except SpecError as exc:
             return [*(gr.skip() for _ in fields), status(exc)]
         form = spec_to_form(spec)
         return [*(form[name] for name in FORM_FIELDS), status(spec)]
 
     def edited_spec(values: tuple[Any, ...]) -> ResNetSpec:
-        try:
-            spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
-            analyse(spec)
-            return spec
-        except SpecError as exc:
-            raise gr.Error(str(exc), title="Not a valid design") from None
+        """The editor's design, valid and within the request limits (what the public API accepts)."""
+        spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
+        analyse(spec)
+        return spec
 
+    @handler
     def on_add(ds: DesignSet, *values: Any) -> tuple[DesignSet, Any]:
-        new = _user_errors(ds.add, edited_spec(values))
+        new = ds.add(edited_spec(values))
         return new, _selection(new, new.names[-1])
 
+    @handler
     def on_update(ds: DesignSet, name: str | None, *values: Any) -> tuple[DesignSet, Any]:
         spec = edited_spec(values)
-        new = _user_errors(ds.update, _required(name), spec)
+        new = ds.update(_required(ds, name), spec)
         return new, _selection(new, new.names[ds.names.index(name)])
 
     preset.input(on_preset, preset, spec_outputs, **QUIET)
@@ -186,37 +184,56 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
     add_btn.click(on_add, [designs, *fields], [designs, selected], **PRIVATE)
     update_btn.click(on_update, [designs, selected, *fields], [designs, selected], **PRIVATE)
 
+    @handler
     def on_rename(ds: DesignSet, name: str | None, new: str) -> tuple[DesignSet, Any, str]:
-        result = _user_errors(ds.rename, _required(name), new)
+        result = ds.rename(_required(ds, name), new)
         return result, _selection(result, result.names[ds.names.index(name)]), ""
 
+    @handler
     def on_duplicate(ds: DesignSet, name: str | None) -> tuple[DesignSet, Any]:
-        result = _user_errors(ds.duplicate, _required(name))
+        result = ds.duplicate(_required(ds, name))
         return result, _selection(result, result.names[ds.names.index(name) + 1])
 
+    @handler
     def on_edit(ds: DesignSet, name: str | None) -> list[Any]:
-        return load_spec(_user_errors(ds.get, _required(name)))
+        return load_spec(ds.get(_required(ds, name)))
 
-    def on_upload(path: str) -> DesignSet:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-        specs = _user_errors(designs_from_json, text)
+    @handler
+    def on_remove(ds: DesignSet, name: str | None) -> DesignSet:
+        return ds.remove(_required(ds, name))
+
+    @handler
+    def on_baseline(ds: DesignSet, name: str | None) -> DesignSet:
+        return ds.with_baseline(_required(ds, name))
+
+    @handler
+    def on_upload(path: Any) -> DesignSet:
+        """A saved design set: the same size, format and limit checks as the public API's."""
+        if not isinstance(path, str):
+            raise SpecError("file", "expected one uploaded JSON file")
+        specs = designs_from_json(read_text_file(path), source="design set")
         if len(specs) > MAX_DESIGNS:
-            raise gr.Error(f"designs: the file holds {len(specs)} designs; the app compares at most {MAX_DESIGNS}")
+            raise SpecError("designs", f"the file holds {len(specs)} designs; the app compares at most {MAX_DESIGNS}")
         new = DesignSet.of(specs)
-        _user_errors(reports_of, new.designs)
+        reports_of(new.designs)
         return new
 
     rename_btn.click(on_rename, [designs, selected, new_name], [designs, selected, new_name], **PRIVATE)
     duplicate_btn.click(on_duplicate, [designs, selected], [designs, selected], **PRIVATE)
-    remove_btn.click(lambda ds, n: _user_errors(ds.remove, _required(n)), [designs, selected], designs, **PRIVATE)
-    baseline_btn.click(lambda ds, n: _user_errors(ds.with_baseline, _required(n)), [designs, selected], designs,
-                       **PRIVATE)
+    remove_btn.click(on_remove, [designs, selected], designs, **PRIVATE)
+    baseline_btn.click(on_baseline, [designs, selected], designs, **PRIVATE)
     edit_btn.click(on_edit, [designs, selected], spec_outputs, **QUIET)
     upload.upload(on_upload, upload, designs, **PRIVATE)
     gr.on([designs.change, load], _refresh, [designs, selected], [listing, selected, download], **QUIET)
     compare_btn.click(lambda: gr.Tabs(selected="compare"), None, tabs, **QUIET)
 
 
+def editor_spec(text: Any) -> ResNetSpec:
+    """The JSON editor's spec: at most :data:`MAX_TEXT_CHARS` characters, validated."""
+    return ResNetSpec.from_dict(parse_json(text, "JSON", max_chars=MAX_TEXT_CHARS))
+
+
+@handler
 def _refresh(ds: DesignSet, selected: str | None) -> tuple[Any, Any, str | None]:
     """The list, the selection (kept if still there, else the last design) and the design-set file."""
     names = ds.names
@@ -234,15 +251,10 @@ def _listing(ds: DesignSet) -> Any:
     return designs_view(ds.names, ds.baseline, [r.params for r in reports], [r.macs for r in reports])
 
 
-def _required(name: str | None) -> str:
+def _required(ds: DesignSet, name: Any) -> str:
+    """The selected design's name, which must be one of the set's."""
     if not name:
-        raise gr.Error("Select a design in the list first")
+        raise refuse("Select a design in the list first")
+    if name not in ds.names:
+        raise SpecError("selected design", f"{str(name)[:60]!r} is not in the comparison")
     return name
-
-
-def _user_errors(fn: Any, *args: Any) -> Any:
-    """Call ``fn``; a SpecError becomes a toast with its message (the app keeps running)."""
-    try:
-        return fn(*args)
-    except SpecError as exc:
-        raise gr.Error(str(exc)) from None

@@ -2,15 +2,15 @@
 
 No path is ever built from user text: the directory comes from :func:`tempfile.mkdtemp` and the file
 names are fixed. Gradio copies a returned file into its own cache (cleaned by ``Blocks(delete_cache=…)``),
-so our copies are only needed for a moment; directories older than :data:`KEEP_S` are pruned on the next
-export, which keeps a long-running public Space from filling its disk.
+so our copies are only needed for a moment: each export removes all but the newest :data:`KEEP_COUNT`
+directories (enough for the handlers running at once to finish handing theirs out), so however many
+requests arrive, the disk holds a bounded number of them.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -20,7 +20,7 @@ import pandas as pd
 from arch_lab.export import comparison_to_csv, designs_to_json
 from arch_lab.spec import ResNetSpec
 
-KEEP_S = 3600.0
+KEEP_COUNT = 16
 
 
 @cache
@@ -32,11 +32,18 @@ def _root() -> Path:
 def fresh_file(filename: str) -> Path:
     """``<new temporary directory>/<filename>``; ``filename`` is one of our fixed names."""
     root = _root()
-    cutoff = time.time() - KEEP_S
-    for old in root.iterdir():
-        if old.stat().st_mtime < cutoff:
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=root)) / filename
+    fresh = Path(tempfile.mkdtemp(dir=root))
+    for old in sorted(root.iterdir(), key=_created)[:-KEEP_COUNT]:
+        shutil.rmtree(old, ignore_errors=True)
+    return fresh / filename
+
+
+def _created(directory: Path) -> int:
+    """Modification time in ns; 0 for a directory another thread removed meanwhile (it sorts first)."""
+    try:
+        return directory.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def write_comparison_csv(df: pd.DataFrame) -> str:

@@ -21,6 +21,8 @@ FORM_FIELDS = (
 )
 """The editor's widgets, in the order the UI passes their values."""
 LIST_FIELDS = ("depths", "widths", "strides")
+MAX_FIELD_CHARS = 400
+"""Longest text a field may hold (16 stages of 5-digit numbers fit several times over)."""
 
 
 def join_list(values: Sequence[Any]) -> str:
@@ -41,7 +43,7 @@ def parse_int_list(field: str, text: Any) -> list[int]:
         try:
             values.append(int(item))
         except ValueError:
-            raise SpecError(f"{field}[{i}]", f"{item!r} is not an integer; write one integer per stage, "
+            raise SpecError(f"{field}[{i}]", f"{item[:20]!r} is not an integer; write one integer per stage, "
                                              "separated by commas, e.g. 2, 2, 2, 2") from None
     return values
 
@@ -67,7 +69,13 @@ def spec_to_form(spec: ResNetSpec) -> dict[str, Any]:
 
 
 def form_to_spec(values: Mapping[str, Any]) -> ResNetSpec:
-    """A validated spec from the editor's values; the first bad field raises :class:`SpecError`."""
+    """A validated spec from the editor's values; the first bad field raises :class:`SpecError`.
+
+    Text longer than :data:`MAX_FIELD_CHARS` is refused before it is parsed (the widgets cap it too, but any
+    script can send the event)."""
+    for key in FORM_FIELDS:
+        if isinstance(values[key], str) and len(values[key]) > MAX_FIELD_CHARS:
+            raise SpecError(key, f"{len(values[key]):,} characters is too long; at most {MAX_FIELD_CHARS}")
     data = {key: values[key] for key in FORM_FIELDS if key not in LIST_FIELDS and not key.startswith("input_")}
     data["block"] = parse_block(values["block"])
     for key in LIST_FIELDS:

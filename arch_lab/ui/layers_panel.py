@@ -12,8 +12,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from arch_lab import SpecError, analyse
+from arch_lab import analyse
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
+from arch_lab.ui.guard import handler
 from arch_lab.ui.state import DesignSet
 from arch_lab.ui.views import escape_markdown, layers_view, stages_view
 
@@ -36,19 +37,18 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
     pick.input(show, [designs, pick], [summary, stages, layers], **PRIVATE)
 
 
+@handler
 def _keep_pick(ds: DesignSet, current: str | None) -> Any:
     names = list(ds.names)
     return gr.Dropdown(choices=names, value=current if current in names else (names[0] if names else None))
 
 
+@handler
 def show(ds: DesignSet, name: str | None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """The picked design's summary line, stage table and layer table."""
     if not name or name not in ds.names:
         return "Add designs on the **Design** tab to see their layers.", EMPTY_STAGES, EMPTY_LAYERS
-    try:
-        report = analyse(ds.get(name))
-    except SpecError as exc:
-        raise gr.Error(str(exc)) from None
+    report = analyse(ds.get(name))
     c, h, w = report.spec.in_channels, *report.input_size
     line = (f"**{escape_markdown(name)}**: input {c}×{h}×{w} → {len(report.layers)} layers, "
             f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of one; "

@@ -13,11 +13,10 @@ from dataclasses import dataclass, replace
 
 from arch_lab.errors import SpecError
 from arch_lab.presets import load_preset
-from arch_lab.spec import ResNetSpec
+from arch_lab.spec import MAX_NAME_CHARS, ResNetSpec
 
 MAX_DESIGNS = 16
 """A public Space compares at most this many designs at once (the API's list cap is the same)."""
-MAX_NAME_CHARS = 60
 MAX_TEXT_CHARS = 100_000
 """Longest JSON text the app parses (the editor, the API); real design sets are a few KB."""
 DEFAULT_DESIGNS = ("resnet18", "resnet50")
@@ -25,14 +24,15 @@ DEFAULT_DESIGNS = ("resnet18", "resnet50")
 
 
 def unique_name(wanted: str, taken: Iterable[str]) -> str:
-    """``wanted`` if free, else ``wanted-2``, ``wanted-3``, ... (names key the table and the charts)."""
+    """``wanted`` if free, else ``wanted-2``, ``wanted-3``, ... (names key the table and the charts), cut
+    so that the suffixed name still fits :data:`MAX_NAME_CHARS`."""
     taken = set(taken)
     if wanted not in taken:
         return wanted
     n = 2
-    while f"{wanted}-{n}" in taken:
+    while (name := f"{wanted[:MAX_NAME_CHARS - len(str(n)) - 1]}-{n}") in taken:
         n += 1
-    return f"{wanted}-{n}"
+    return name
 
 
 def clean_name(name: object) -> str:
