@@ -106,6 +106,7 @@ class FakeDevice(CpuDevice):
     def telemetry(self) -> dict[str, Any]:
         return {"sm_clock_mhz": 1980.0, "power_w": 650.0}
 
-    def recover(self) -> None:
-        self.events.append(("recover", len(self.model.calls) if self.model is not None else -1))
+    def recover(self, failed: bool) -> None:
+        self.events.append(("recover" if not failed else "recover after failure",
+                            len(self.model.calls) if self.model is not None else -1))
         self.dirty = False

@@ -50,10 +50,10 @@ BUDGET_SPLIT = (
     "what is left is shared equally among the batches still to run, and the batch's warm-up, synchronised "
     "single calls and back-to-back block are charged to its share. Budget decisions use warm calls only: a "
     "call starts only if the fastest warm call so far would end within the share, so a share is overrun by at "
-    "most one call. A set-up cannot be interrupted: one starts only while budget is left, so the sweep "
-    "overruns the budget by at most one batch's set-up plus one call. A batch whose single call, scaled from "
-    "the largest batch measured before it, would not fit its share is skipped; building the model, counting "
-    "its FLOPs and checking memory come before the budget starts")
+    "most one call. Set-up and clean-up after a batch cannot be interrupted: a batch starts only while budget "
+    "is left, so the sweep overruns the budget by at most one batch's set-up and clean-up plus one call. A "
+    "batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
+    "skipped; building the model, counting its FLOPs and checking memory come before the budget starts")
 
 _LOCK = threading.Lock()
 
@@ -106,7 +106,7 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
             try:
                 result = _measure(target, options, where, sampling or SamplingRule(), limits, settings, progress)
             finally:
-                where.recover()
+                where.recover(failed=True)
     if progress is not None:
         progress(1.0, "done")
     return result
@@ -185,7 +185,7 @@ def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: 
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise
-        device.recover()
+        device.recover(failed=True)
         rows = [BatchLatency(b, error="out of memory while loading the model") for b in options.batch_sizes]
         settings.update(flops_per_image=None, flops_source=None)
         return LatencyResult(target.name, device.kind, device.name, 0, settings, rows)
@@ -209,7 +209,7 @@ def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: 
                                  rule, flops, matched[1] if matched else None)
         except Exception as exc:  # any failure of one batch: report it, clean up, go on with the next
             row = BatchLatency(batch_size, elapsed_s=clock.now() - started, error=_describe(exc))
-        device.recover()
+        device.recover(failed=row.error is not None)
         rows.append(row)
         spent_s += clock.now() - started
     return LatencyResult(target.name, device.kind, device.name, flops, settings, rows)
