@@ -24,7 +24,7 @@ import arch_lab.latency.measure as measure_module
 from arch_lab import LimitError, Limits, ResNetSpec, SpecError, build_model, load_preset, measure_latency
 from arch_lab.analysis.memory import inference_activation_elements
 from arch_lab.latency import measurement_in_progress
-from arch_lab.latency.devices import CpuDevice
+from arch_lab.latency.devices import CpuDevice, cpu_available_bytes
 from arch_lab.plan import plan
 
 CUDA = torch.cuda.is_available()
@@ -225,7 +225,7 @@ def test_a_huge_module_input_is_refused_before_anything_is_allocated(monkeypatch
     # From issue 8: a module without a spec has no plan, so its input image is bounded; the old code
     # allocated 120 GB for the FLOP count.
     _refuse_to_allocate(monkeypatch)
-    monkeypatch.setattr(measure_module, "device_for", lambda kind: pytest.fail("looked at the device"))
+    monkeypatch.setattr(measure_module, "device_for", lambda kind: pytest.fail("looked at the device"), raising=False)
     with pytest.raises(LimitError) as info:
         measure_latency(nn.Identity(), input_shape=(3, 100000, 100000), device="cpu")
     assert info.value.field == "max_input_elements"
@@ -261,6 +261,19 @@ def test_normal_gpu_batches_pass_the_default_limits(monkeypatch, preset, batch_s
     _accept_at_build(monkeypatch)
     with pytest.raises(_Accepted):
         measure_latency(load_preset(preset), batch_sizes=batch_sizes, device="cuda")
+
+
+def test_resnet50_at_batch_256_passes_the_default_limits_on_this_host(monkeypatch):
+    # "Done when": measure_latency(resnet50, batch_sizes=(1, 256), device=...) is accepted. Needs
+    # weights + 256 x the live activations (about 3.1 GB in fp32) within half this host's free memory.
+    spec = load_preset("resnet50")
+    layers = plan(spec)
+    needed = 4 * (sum(layer.params for layer in layers) + 256 * inference_activation_elements(layers, 3 * 224**2))
+    if (cpu_available_bytes() or 0) // 2 < needed:
+        pytest.skip(f"this host has less than {2 * needed / 1e9:.1f} GB free")
+    _accept_at_build(monkeypatch)
+    with pytest.raises(_Accepted):
+        measure_latency(spec, batch_sizes=(1, 256), device="cpu")
 
 
 def test_a_cpu_measurement_is_bounded_by_host_memory(monkeypatch):
