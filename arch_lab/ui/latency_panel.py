@@ -23,8 +23,8 @@ from arch_lab.ui.views import escape_markdown
 
 BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
-                  "throughput_img_s": "throughput (img/s)", "count": "timed calls",
-                  "peak_memory_mb": "peak memory (MB)", "error": "error"}
+                  "throughput_img_s": "throughput (img/s, back to back)", "count": "timed calls",
+                  "peak_memory_mb": "peak memory (MB)", "note": "note", "error": "error"}
 EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "device", "settings"])
 
 
