@@ -92,6 +92,15 @@ def _precision_owner(path: str) -> tuple[Any, str]:
     return owner, name
 
 
+def _precisions() -> dict[str, str]:
+    """The new-API values this torch has (a torch without one of them simply has nothing to restore)."""
+    values = {}
+    for path in _PRECISION_PATHS:
+        with contextlib.suppress(AttributeError):
+            values[path] = getattr(*_precision_owner(path))
+    return values
+
+
 def _legacy_precision() -> tuple[str, bool] | None:
     """(``torch.get_float32_matmul_precision()``, ``cudnn.allow_tf32``), or None where a mix of the legacy
     and new APIs has made them unreadable (torch then raises on reading them)."""
@@ -116,7 +125,7 @@ def backend_flags(device_type: str, dtype: str, threads: int) -> Iterator[dict[s
     saved_threads = torch.get_num_threads()
     saved_benchmark = torch.backends.cudnn.benchmark
     saved_legacy = _legacy_precision()
-    saved_precisions = {path: getattr(*_precision_owner(path)) for path in _PRECISION_PATHS}
+    saved_precisions = _precisions()
     torch.set_num_threads(threads)
     flags: dict[str, Any] = {"threads": threads, "cudnn_benchmark": None, "float32_matmul_precision": None,
                              "cudnn_allow_tf32": None, "matmul_fp32_precision": None, "conv_fp32_precision": None}
