@@ -3,12 +3,20 @@
 The defaults are generous for real ResNets (wide_resnet101_2 at 1024x1024 fits) and keep one request
 safe on a 16 GB machine. Each limit can be lifted with an environment variable (read when ``Limits()``
 is created) or by passing a :class:`Limits` explicitly.
+
+A latency measurement actually runs the model, so its activation bound is memory, not a count:
+:func:`check_memory` compares the weights plus the plan's peak of activations *alive at once* (from
+:mod:`arch_lab.analysis.memory`) with what the device can give. ``max_activations`` (the sum of every
+layer's output) stays the bound of analysis requests, which tabulate every layer; as a bound on running a
+model it would refuse ResNet-50 above batch 89, far below what any GPU holds.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import prod
 
 from arch_lab.errors import LimitError
 from arch_lab.plan import plan
@@ -29,6 +37,8 @@ class Limits:
     max_blocks: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_BLOCKS", 1_000))
     max_activations: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_ACTIVATIONS", 1_000_000_000))
     max_batch_size: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_BATCH_SIZE", 4_096))
+    max_input_elements: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_INPUT_ELEMENTS", 3 * 4096 * 4096))
+    """Elements of one input image (C x H x W): the bound on a module without a spec, whose layers are unknown."""
 
 
 ENV_NAMES = {
@@ -37,6 +47,7 @@ ENV_NAMES = {
     "max_blocks": "ARCH_LAB_MAX_BLOCKS",
     "max_activations": "ARCH_LAB_MAX_ACTIVATIONS",
     "max_batch_size": "ARCH_LAB_MAX_BATCH_SIZE",
+    "max_input_elements": "ARCH_LAB_MAX_INPUT_ELEMENTS",
 }
 
 
@@ -53,22 +64,65 @@ def check_batch_size(batch_size: int, limits: Limits | None = None) -> None:
         raise _refuse("max_batch_size", "images per batch", batch_size, limits.max_batch_size)
 
 
-def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int = 1) -> None:
+def check_input_shape(shape: Sequence[int], limits: Limits | None = None) -> None:
+    """Raise :class:`LimitError` for an input image (C, H, W) larger than ``limits.max_input_elements``."""
+    limits = limits or Limits()
+    elements = prod(shape)
+    if elements > limits.max_input_elements:
+        raise LimitError(
+            "max_input_elements", f"an input of {' x '.join(f'{side:,}' for side in shape)} = {elements:,} elements "
+            f"per image is outside the allowed range of 1 to {limits.max_input_elements:,}; lift it with the "
+            f"environment variable {ENV_NAMES['max_input_elements']}=<n> or pass Limits(max_input_elements=<n>)")
+
+
+def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int = 1,
+                 count_activations: bool = True) -> None:
     """Raise :class:`LimitError` if building or running ``spec`` at ``batch_size`` is too large.
 
-    Uses the analytic plan, so it costs microseconds and allocates nothing.
+    Uses the analytic plan, so it costs microseconds and allocates nothing. ``count_activations=False``
+    leaves out the ``max_activations`` sum, for callers that bound memory with :func:`check_memory`.
     """
     limits = limits or Limits()
     check_batch_size(batch_size, limits)
     if spec.num_blocks > limits.max_blocks:
         raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
     layers = plan(spec)
-    checks = (
+    checks = [
         ("max_params", "parameters", sum(layer.params for layer in layers), limits.max_params),
         ("max_macs", "MACs per batch", batch_size * sum(layer.macs for layer in layers), limits.max_macs),
-        ("max_activations", "activation elements per batch",
-         batch_size * sum(layer.activations for layer in layers), limits.max_activations),
-    )
+    ]
+    if count_activations:
+        checks.append(("max_activations", "activation elements per batch",
+                       batch_size * sum(layer.activations for layer in layers), limits.max_activations))
     for limit, what, value, bound in checks:
         if value > bound:
             raise _refuse(limit, what, value, bound)
+
+
+def live_activation_elements(spec: ResNetSpec) -> int:
+    """Peak activation elements alive at once in one image's inference forward pass (the input included)."""
+    from arch_lab.analysis.memory import inference_activation_elements  # arch_lab.analysis imports this module
+
+    return inference_activation_elements(plan(spec), spec.in_channels * prod(spec.input_size))
+
+
+def check_memory(batch_size: int, fixed_bytes: int, per_image_bytes: int, available_bytes: int | None,
+                 where: str) -> None:
+    """Raise :class:`LimitError` if ``fixed_bytes`` (weights) plus ``batch_size`` x ``per_image_bytes``
+    (live activations) exceed ``available_bytes`` (``where`` says whose memory); None means unknown, and
+    then the static limits alone apply. The message gives the batch sizes that would fit.
+
+    The estimate leaves out convolution workspaces and allocator rounding, so a batch just under the bound
+    can still run out of memory; the measurement then reports that batch as out of memory.
+    """
+    if available_bytes is None:
+        return
+    needed = fixed_bytes + batch_size * per_image_bytes
+    if needed <= available_bytes:
+        return
+    largest = (available_bytes - fixed_bytes) // per_image_bytes if per_image_bytes else 0
+    allowed = f"batch sizes from 1 to {largest:,} fit" if largest >= 1 else "not even batch 1 fits"
+    raise LimitError(
+        "memory", f"batch {batch_size:,} needs about {needed / 1e9:.2f} GB (weights {fixed_bytes / 1e9:.2f} GB + "
+        f"{batch_size:,} x {per_image_bytes / 1e6:.1f} MB of activations alive at once) but {where} allows "
+        f"{available_bytes / 1e9:.2f} GB; {allowed}")

@@ -14,7 +14,8 @@ from arch_lab.latency import DEVICES, DTYPES, MODES, LatencyResult, measure_late
 from arch_lab.presets import resolve
 
 TABLE_COLUMNS = ["batch_size", "median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms", "count", "throughput_img_s",
-                 "peak_memory_mb", "tflops", "peak_fraction", "compile_s", "error"]
+                 "peak_memory_mb", "peak_reserved_mb", "tflops", "peak_fraction", "setup_s", "compile_s",
+                 "sm_clock_mhz", "power_w", "note", "error"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,8 @@ def add_latency_options(parser: argparse.ArgumentParser | argparse._ArgumentGrou
                         help="fp32 = TF32 off; tf32 needs CUDA; bf16/fp16 cast the weights once")
     parser.add_argument("--channels-last", action="store_true", help="NHWC memory format for weights and input")
     parser.add_argument("--mode", default="eager", choices=MODES,
-                        help="cuda_graph needs CUDA; compile reports its compile time separately")
+                        help="cuda_graph and compile-reduce-overhead need CUDA; compile modes report their "
+                             "compile time as set-up, charged to the budget")
     parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
                         help="time budget for the whole measurement (default 10)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",

@@ -2,8 +2,10 @@
 
 Method (shared/notes/latency.md, sections 1 and 6): eval mode and ``torch.inference_mode``; weights cast
 once to the dtype (no autocast per call); inputs created on the device before timing; cuDNN autotuning on;
-a warm-up for every batch size (so every batch/dtype/layout combination); each call timed on its own and
-repeated until the spread is small or the time share is spent (see :mod:`arch_lab.latency.sampling`).
+per batch size (so per batch/dtype/layout combination) a set-up (compile or capture, then a cold call), a
+warm-up, synchronised single calls until the spread is small (latency) and a back-to-back block
+(throughput), see :mod:`arch_lab.latency.sampling`. A batch that fails for any reason becomes an error row,
+the device is cleaned up and the sweep goes on.
 
 Measurements hold a process-wide lock from building the model to the last call: two users of the app
 timing at once would each slow the other down and both numbers would be wrong.
@@ -25,34 +27,33 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from arch_lab.build import build_model
 from arch_lab.errors import SpecError
-from arch_lab.latency.devices import (
-    backend_flags,
-    device_name,
-    environment,
-    free_memory,
-    is_out_of_memory,
-    peak_memory_mb,
-    peak_tflops,
-    reset_peak_memory,
-)
-from arch_lab.latency.options import LatencyOptions, resolve_options
+from arch_lab.latency.devices import CpuDevice, backend_flags, device_for, is_out_of_memory
+from arch_lab.latency.options import COMPILE_MODES, LatencyOptions, resolve_options
 from arch_lab.latency.result import BatchLatency, LatencyResult
-from arch_lab.latency.sampling import Clock, CudaClock, HostClock, SamplingRule, sample
-from arch_lab.limits import Limits, check_batch_size, check_limits
+from arch_lab.latency.sampling import Clock, SamplingRule, sample
+from arch_lab.limits import (
+    Limits,
+    check_batch_size,
+    check_input_shape,
+    check_limits,
+    check_memory,
+    live_activation_elements,
+)
 from arch_lab.plan import plan
 from arch_lab.spec import ResNetSpec
 
 Progress = Callable[[float, str], None]
 
 BUDGET_SPLIT = (
-    "each batch size gets an equal share of the budget still unspent when it starts; warm-up (from the first "
-    "call) and timed calls are charged to it, as is cuda_graph capture; a call starts only if the fastest call "
-    "so far would end within the share, so a batch overruns it by at most one call; compile mode's compilation "
-    "(torch.compile and its first call) cannot be interrupted, is reported as compile_s and is not charged; "
-    "a batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
-    "skipped; building the model and counting its FLOPs come before the budget starts")
-COMPILE_OPTIONS = {"backend": "inductor", "mode": "default", "dynamic": False,
-                   "reset": "torch.compiler.reset() before each batch size"}
+    "the budget covers the whole sweep, set-up included. A batch's set-up (making its input, compiling or "
+    "capturing, then one cold call that carries autotuning and lazy initialisation) is charged to the sweep; "
+    "what is left is shared equally among the batches still to run, and the batch's warm-up, synchronised "
+    "single calls and back-to-back block are charged to its share. Budget decisions use warm calls only: a "
+    "call starts only if the fastest warm call so far would end within the share, so a share is overrun by at "
+    "most one call. Set-up and clean-up after a batch cannot be interrupted: a batch starts only while budget "
+    "is left, so the sweep overruns the budget by at most one batch's set-up and clean-up plus one call. A "
+    "batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
+    "skipped; building the model, counting its FLOPs and checking memory come before the budget starts")
 
 _LOCK = threading.Lock()
 
@@ -77,26 +78,35 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
                     mode: str = "eager", budget_s: float = 10.0, progress: Progress | None = None,
                     limits: Limits | None = None, threads: int | None = None,
                     input_shape: Sequence[int] | None = None, sampling: SamplingRule | None = None) -> LatencyResult:
-    """Measure per-call latency and throughput at each batch size.
+    """Measure per-call latency and back-to-back throughput at each batch size.
 
     ``spec_or_model`` is a :class:`ResNetSpec` (built here, after the request limits are checked) or an
     ``nn.Module`` (a copy is measured; ``input_shape=(C, H, W)`` is needed unless it carries a ``.spec``).
     ``threads`` fixes the CPU thread count for the measurement (default: torch's current count).
     Bad options raise :class:`SpecError` and oversized requests :class:`LimitError`, before anything is
-    allocated or queued. A batch that runs out of memory is reported as such and the sweep goes on.
+    allocated: the static limits before queueing, the memory check (which needs the device's free memory
+    once the previous measurement has released it) after. A batch that fails (out of memory, a failed
+    CUDA-graph capture, any error) is an error row and the sweep goes on.
     """
     options = resolve_options(device=device, batch_sizes=batch_sizes, dtype=dtype, channels_last=channels_last,
                               mode=mode, budget_s=budget_s, threads=threads)
     target = _target(spec_or_model, input_shape)
+    limits = limits or Limits()
     _check_limits(target, limits, max(options.batch_sizes))
     if progress is not None and measurement_in_progress():
         progress(0.0, "waiting for another measurement to finish")
     asked = time.perf_counter()
     with _LOCK:
         queued_s = time.perf_counter() - asked
-        with backend_flags(options.device_type, options.dtype, options.threads) as flags, torch.inference_mode():
-            settings = {"queued_s": queued_s, "started_at": datetime.now(timezone.utc).isoformat(), **flags}
-            result = _measure(target, options, sampling or SamplingRule(), limits, settings, progress)
+        where = device_for(options.device_type)
+        memory = _check_memory(target, options, where)
+        with backend_flags(where.kind, options.dtype, options.threads) as flags, torch.inference_mode():
+            settings = {"queued_s": queued_s, "started_at": datetime.now(timezone.utc).isoformat(), **flags,
+                        **memory}
+            try:
+                result = _measure(target, options, where, sampling or SamplingRule(), limits, settings, progress)
+            finally:
+                where.recover(failed=True)
     if progress is not None:
         progress(1.0, "done")
     return result
@@ -128,65 +138,89 @@ def _shape(value: Sequence[int]) -> tuple[int, int, int]:
     raise SpecError("input_shape", f"{value!r} is not (channels, height, width) with integers >= 1")
 
 
-def _check_limits(target: _Target, limits: Limits | None, batch_size: int) -> None:
-    """Refuse before allocating: the spec's analytic plan at the largest batch, else the batch size alone."""
+def _check_limits(target: _Target, limits: Limits, batch_size: int) -> None:
+    """Refuse before queueing: the input image's size, then the spec's analytic plan at the largest batch
+    (parameters, MACs, blocks; memory comes later), else the batch size alone."""
+    check_input_shape(target.input_shape, limits)
     if target.spec is not None:
-        check_limits(target.spec, limits, batch_size=batch_size)
-        return
-    check_batch_size(batch_size, limits)
+        check_limits(target.spec, limits, batch_size=batch_size, count_activations=False)
+    else:
+        check_batch_size(batch_size, limits)
 
 
-def _measure(target: _Target, options: LatencyOptions, rule: SamplingRule, limits: Limits | None,
+def _check_memory(target: _Target, options: LatencyOptions, device: CpuDevice) -> dict[str, Any]:
+    """Refuse the largest batch if it cannot fit in the device's memory, before building anything.
+
+    A spec: its weights plus the plan's peak of live activations (a module's activations are unknown, so
+    only its input batch is counted). Returns what was checked, for the result's settings.
+    """
+    bytes_per_element = torch.empty((), dtype=options.torch_dtype).element_size()
+    image = target.input_shape[0] * target.input_shape[1] * target.input_shape[2]
+    if target.spec is not None:
+        weights = sum(layer.params for layer in plan(target.spec)) * bytes_per_element
+        per_image = live_activation_elements(target.spec) * bytes_per_element
+        counted = "weights + peak of live activations (arch_lab.analysis.memory)"
+    else:
+        weights, per_image, counted = 0, image * bytes_per_element, "the input batch only (a module without a spec)"
+    available = device.available_bytes()
+    check_memory(max(options.batch_sizes), weights, per_image, available, f"{device.kind} ({device.memory_source()})")
+    return {"memory_checked": counted, "memory_available_mb": None if available is None else available / 1e6,
+            "memory_needed_mb": (weights + max(options.batch_sizes) * per_image) / 1e6}
+
+
+def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: SamplingRule, limits: Limits,
              settings: dict[str, Any], progress: Progress | None) -> LatencyResult:
-    device_type = options.device_type
-    name = device_name(device_type)
-    matched = peak_tflops(name, options.dtype) if device_type == "cuda" else None
-    clock: Clock = CudaClock() if device_type == "cuda" else HostClock()
+    matched = device.peak(options.dtype)
+    clock = device.clock()
     settings.update(
-        name=target.name, device=options.device, device_type=device_type, device_name=name, dtype=options.dtype,
-        torch_dtype=str(options.torch_dtype), weights_cast="once, before timing (no autocast)",
-        mode=options.mode, compile_options=COMPILE_OPTIONS if options.mode == "compile" else None,
-        channels_last=options.channels_last, batch_sizes=list(options.batch_sizes),
-        input_shape=list(target.input_shape), budget_s=options.budget_s, budget_split=BUDGET_SPLIT,
-        eval_mode=True, inference_mode=True, timer=clock.description, sampling=rule.to_dict(),
-        peak_gpu=matched[0] if matched else None, peak_tflops=matched[1] if matched else None,
-        **environment(device_type))
+        name=target.name, device=options.device, device_type=device.kind, device_name=device.name,
+        dtype=options.dtype, torch_dtype=str(options.torch_dtype), weights_cast="once, before timing (no autocast)",
+        mode=options.mode, compile_options=_compile_options(options.mode), channels_last=options.channels_last,
+        batch_sizes=list(options.batch_sizes), input_shape=list(target.input_shape), budget_s=options.budget_s,
+        budget_split=BUDGET_SPLIT, eval_mode=True, inference_mode=True, timer=clock.description,
+        sampling=rule.to_dict(), peak_gpu=matched[0] if matched else None,
+        peak_tflops=matched[1] if matched else None, **device.environment())
     try:
-        model = _prepare_model(target, options, limits)
+        model = _prepare_model(target, options, device, limits)
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise
-        free_memory(device_type)
+        device.recover(failed=True)
         rows = [BatchLatency(b, error="out of memory while loading the model") for b in options.batch_sizes]
         settings.update(flops_per_image=None, flops_source=None)
-        return LatencyResult(target.name, device_type, name, 0, settings, rows)
-    flops, source = _flops_per_image(target, model, options)
+        return LatencyResult(target.name, device.kind, device.name, 0, settings, rows)
+    flops, source = _flops_per_image(target, model, options, device)
     settings.update(flops_per_image=flops, flops_source=source)
     rows: list[BatchLatency] = []
     spent_s = 0.0
     count = len(options.batch_sizes)
     for index, batch_size in enumerate(options.batch_sizes):
-        share_s = (options.budget_s - spent_s) / (count - index)
+        remaining_s = options.budget_s - spent_s
         if progress is not None:
-            progress(index / count, f"batch {batch_size} ({index + 1}/{count}): warming up and timing")
+            progress(index / count, f"batch {batch_size} ({index + 1}/{count}): setting up, warming up and timing")
         measured = [row for row in rows if row.min_ms is not None]
-        refusal = _over_budget(batch_size, share_s, measured[-1] if measured else None)
+        refusal = _over_budget(batch_size, remaining_s / (count - index), measured[-1] if measured else None)
         if refusal is not None:
-            rows.append(BatchLatency(batch_size, budget_s=max(share_s, 0.0), error=refusal))
+            rows.append(BatchLatency(batch_size, budget_s=max(remaining_s / (count - index), 0.0), error=refusal))
             continue
         started = clock.now()
-        reset_peak_memory(device_type)
         try:
-            row = _measure_batch(model, batch_size, target, options, clock, share_s, rule, flops,
-                                 matched[1] if matched else None)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            row = BatchLatency(batch_size, budget_s=share_s, elapsed_s=clock.now() - started, error="out of memory")
-        free_memory(device_type)
+            row = _measure_batch(model, batch_size, target, options, device, clock, remaining_s, count - index,
+                                 rule, flops, matched[1] if matched else None)
+        except Exception as exc:  # any failure of one batch: report it, clean up, go on with the next
+            row = BatchLatency(batch_size, elapsed_s=clock.now() - started, error=_describe(exc))
+        device.recover(failed=row.error is not None)
         rows.append(row)
-        spent_s += row.elapsed_s or 0.0
-    return LatencyResult(target.name, device_type, name, flops, settings, rows)
+        spent_s += clock.now() - started
+    return LatencyResult(target.name, device.kind, device.name, flops, settings, rows)
+
+
+def _describe(exc: BaseException) -> str:
+    """A failed batch's error: "out of memory" for any OOM, else the exception's type and first line."""
+    if is_out_of_memory(exc):
+        return "out of memory"
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line[:300]}"
 
 
 def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None) -> str | None:
@@ -207,80 +241,74 @@ def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None)
     return None
 
 
-def _prepare_model(target: _Target, options: LatencyOptions, limits: Limits | None) -> nn.Module:
+def _prepare_model(target: _Target, options: LatencyOptions, device: CpuDevice, limits: Limits) -> nn.Module:
     """The model in eval mode on the device, its weights cast once to the dtype and, if asked, NHWC."""
     if target.module is None:
-        model: nn.Module = build_model(target.spec, device=options.device_type, limits=limits)  # type: ignore[arg-type]
+        model: nn.Module = build_model(target.spec, device=device.torch_device, limits=limits)  # type: ignore[arg-type]
     else:
         model = copy.deepcopy(target.module)
-    model = model.eval().to(device=options.device_type, dtype=options.torch_dtype)
+    model = model.eval().to(device=device.torch_device, dtype=options.torch_dtype)
     return model.to(memory_format=torch.channels_last) if options.channels_last else model
 
 
-def _make_input(batch_size: int, target: _Target, options: LatencyOptions) -> torch.Tensor:
-    x = torch.randn((batch_size, *target.input_shape), device=options.device_type, dtype=options.torch_dtype)
+def _make_input(batch_size: int, target: _Target, options: LatencyOptions, device: CpuDevice) -> torch.Tensor:
+    x = torch.randn((batch_size, *target.input_shape), device=device.torch_device, dtype=options.torch_dtype)
     return x.contiguous(memory_format=torch.channels_last) if options.channels_last else x
 
 
-def _flops_per_image(target: _Target, model: nn.Module, options: LatencyOptions) -> tuple[int, str]:
+def _flops_per_image(target: _Target, model: nn.Module, options: LatencyOptions,
+                     device: CpuDevice) -> tuple[int, str]:
     """FLOPs (2 x MACs) of one image: the analytic plan for a spec, else ``FlopCounterMode`` on one image."""
     if target.spec is not None:
         return 2 * sum(layer.macs for layer in plan(target.spec)), "arch_lab.plan (2 x conv/linear MACs)"
     counter = FlopCounterMode(display=False)
     with counter:
-        model(_make_input(1, target, options))
+        model(_make_input(1, target, options, device))
     return counter.get_total_flops(), "torch.utils.flop_counter.FlopCounterMode, one image"
 
 
-def _measure_batch(model: nn.Module, batch_size: int, target: _Target, options: LatencyOptions, clock: Clock,
-                   share_s: float, rule: SamplingRule, flops: int, peak: float | None) -> BatchLatency:
+def _measure_batch(model: nn.Module, batch_size: int, target: _Target, options: LatencyOptions, device: CpuDevice,
+                   clock: Clock, remaining_s: float, batches_left: int, rule: SamplingRule, flops: int,
+                   peak: float | None) -> BatchLatency:
+    """Set up (input, compile or capture), then share what is left of the budget and sample."""
     started = clock.now()
-    x = _make_input(batch_size, target, options)
-    fn, compile_s = _callable(model, x, options)
-    charged_s = clock.now() - started - (compile_s or 0.0)
-    samples = sample(fn, clock, share_s - charged_s, rule)
+    x = _make_input(batch_size, target, options, device)
+    fn, compile_s, compile_cache = _callable(model, x, options, device)
+    before_sampling_s = clock.now() - started
+    share_s = max(remaining_s - before_sampling_s, 0.0) / batches_left
+    samples = sample(fn, clock, share_s, rule, after_warmup=device.reset_peak_memory)
+    allocated_mb, reserved_mb = device.peak_memory_mb()
     return BatchLatency.from_samples(
-        batch_size, samples, flops_per_image=flops, peak=peak, compile_s=compile_s, budget_s=share_s,
-        elapsed_s=charged_s + samples.elapsed_s, peak_memory_mb=peak_memory_mb(options.device_type))
+        batch_size, samples, flops_per_image=flops, peak=peak, min_calls=rule.min_calls, compile_s=compile_s,
+        compile_cache=compile_cache, setup_s=before_sampling_s + samples.cold_ms / 1e3, budget_s=share_s,
+        peak_memory_mb=allocated_mb, peak_reserved_mb=reserved_mb, **device.telemetry())
 
 
-def _callable(model: nn.Module, x: torch.Tensor, options: LatencyOptions) -> tuple[Callable[[], Any], float | None]:
-    """The call to time in the chosen mode, and the compile time (compile mode only: resetting the
-    compiler caches, ``torch.compile`` and the first, compiling, call)."""
-    if options.mode == "compile":
+def _compile_options(mode: str) -> dict[str, Any] | None:
+    if mode not in COMPILE_MODES:
+        return None
+    return {"backend": "inductor", "mode": COMPILE_MODES[mode], "dynamic": False,
+            "reset": "torch.compiler.reset() before each batch size"}
+
+
+def _callable(model: nn.Module, x: torch.Tensor, options: LatencyOptions,
+              device: CpuDevice) -> tuple[Callable[[], Any], float | None, str | None]:
+    """The call to time in the chosen mode; in compile modes also the compile time (resetting the compiler,
+    ``torch.compile`` and the first, compiling, call) and whether Inductor's on-disk cache served it."""
+    if options.mode in COMPILE_MODES:
+        from torch._dynamo.utils import counters  # compile modes only: importing dynamo takes about a second
+
         started = time.perf_counter()
         torch.compiler.reset()  # a fresh graph per batch size: no recompile limit, no stale guards
-        compiled = torch.compile(model, **{k: v for k, v in COMPILE_OPTIONS.items() if k != "reset"})
+        inductor = counters["inductor"]
+        hits, misses = inductor["fxgraph_cache_hit"], inductor["fxgraph_cache_miss"]
+        config = _compile_options(options.mode) or {}
+        compiled = torch.compile(model, **{k: v for k, v in config.items() if k != "reset"})
         compiled(x)
-        _synchronize(options.device_type)
-        return (lambda: compiled(x)), time.perf_counter() - started
+        device.synchronize()
+        hits, misses = inductor["fxgraph_cache_hit"] - hits, inductor["fxgraph_cache_miss"] - misses
+        cache = "cold (compiled)" if misses else "warm (cache hit)" if hits else "unknown"
+        return (lambda: compiled(x)), time.perf_counter() - started, cache
     if options.mode == "cuda_graph":
-        return _capture(model, x), None
-    return (lambda: model(x)), None
-
-
-def _capture(model: nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
-    """Record one forward pass as a CUDA graph; a replay relaunches all its kernels in one call.
-
-    Warm-up runs on a side stream first, as the CUDA-graph docs require (and lets cuDNN autotune).
-    """
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            model(x)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        static_output = model(x)
-
-    def replay() -> torch.Tensor:
-        graph.replay()
-        return static_output
-
-    return replay
-
-
-def _synchronize(device_type: str) -> None:
-    if device_type == "cuda":
-        torch.cuda.synchronize()
+        return device.capture(model, x), None, None
+    return (lambda: model(x)), None, None

@@ -24,8 +24,12 @@ DTYPES: dict[str, torch.dtype] = {
     "bf16": torch.bfloat16,
     "fp16": torch.float16,
 }
-MODES = ("eager", "cuda_graph", "compile")
-CUDA_ONLY = {"dtype": ("tf32",), "mode": ("cuda_graph",)}
+COMPILE_MODES = {"compile": "default", "compile-max-autotune": "max-autotune",
+                 "compile-reduce-overhead": "reduce-overhead"}
+"""Our mode -> ``torch.compile(mode=...)``: "max-autotune" benchmarks kernel choices while compiling,
+"reduce-overhead" replays CUDA graphs (so it is CUDA-only; on a CPU it would silently be "default")."""
+MODES = ("eager", "cuda_graph", *COMPILE_MODES)
+CUDA_ONLY = {"dtype": ("tf32",), "mode": ("cuda_graph", "compile-reduce-overhead")}
 MAX_BUDGET_S = 600.0
 """One measurement holds the process-wide lock for its whole budget, so a budget is capped at 10 minutes."""
 MAX_BATCH_SIZES = 8

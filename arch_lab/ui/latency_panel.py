@@ -32,8 +32,8 @@ SETUP_S = 0.5
 """Allowance per design for building the model, charged with its budget when a request reserves time."""
 QUOTA = MeasurementQuota()
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
-                  "throughput_img_s": "throughput (img/s)", "count": "timed calls",
-                  "peak_memory_mb": "peak memory (MB)", "error": "error"}
+                  "throughput_img_s": "throughput (img/s, back to back)", "count": "timed calls",
+                  "peak_memory_mb": "peak memory (MB)", "note": "note", "error": "error"}
 EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "device", "settings"])
 
 
