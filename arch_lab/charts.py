@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from math import prod
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+
+from arch_lab.analysis import Report
+from arch_lab.analysis.structure import Block, split
+from arch_lab.errors import SpecError
+from arch_lab.plan import Layer, plan
 
 PALETTE = tuple(px.colors.qualitative.Plotly) + tuple(px.colors.qualitative.Dark2)
 """Sixteen-plus distinct colours, one per design (the app compares at most 16)."""
@@ -183,4 +190,192 @@ def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
     ticks = {"type": "log", "tickvals": batches, "ticktext": [str(b) for b in batches]}
     _titles(fig, "x", ["batch size"] * 2, **ticks)
     _titles(fig, "y", ["median latency (ms)", "throughput (images/s)"], rangemode="tozero")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# The network as a picture
+# --------------------------------------------------------------------------------------------------
+ARCHITECTURE_SCALES = ("channels", "macs")
+_ROW = 2.0
+"""Vertical units per stem/stage/head row: a box of height 1, then the gap with the feature-map size."""
+_INNER_X, _INNER_STEP, _INNER_WIDTH = 1.35, 0.6, 0.46
+"""Where the inner-structure boxes of a row start, how far apart they are and how wide (x units; the
+stage boxes take x 0..1)."""
+_INNER_HEIGHT = 0.9
+
+
+@dataclass(frozen=True)
+class ArchitecturePart:
+    """One row of the drawing: the stem, a stage or the head, with what is drawn and written for it."""
+
+    stage: str
+    title: str
+    subtitle: str
+    channels: int
+    """Output channels (classes for the head): the box width under ``scale="channels"``."""
+    macs: int
+    """MACs of the whole part per image: the box width under ``scale="macs"``."""
+    output: str
+    """The feature map it hands on, ``C×H×W`` (``N logits`` after the head)."""
+    inner: tuple[tuple[str, int], ...]
+    """The layers of the part (of its first block for a stage): a label and output channels each."""
+    note: str
+    hover: str
+
+
+def _conv_label(layer: Layer) -> str:
+    parts = [f"{layer.kernel}×{layer.kernel}, {layer.output_shape[0]}"]
+    if layer.groups > 1:
+        parts.append(f"g{layer.groups}")
+    if layer.stride > 1:
+        parts.append(f"/{layer.stride}")
+    return parts[0] + ("<br>" + " ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _inner(layers: Sequence[Layer]) -> tuple[tuple[str, int], ...]:
+    """Convs, pools and the fc as (label, output channels); BN, which keeps the shape, is left out."""
+    names = {"MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "AdaptiveAvgPool2d": "global<br>avg-pool"}
+    out = []
+    for layer in layers:
+        if layer.type == "Conv2d":
+            out.append((_conv_label(layer), layer.output_shape[0]))
+        elif layer.type == "Linear":
+            out.append((f"fc, {layer.output_shape[0]}", layer.output_shape[0]))
+        elif layer.type in names:
+            stride = f" /{layer.stride}" if layer.stride > 1 else ""
+            size = f"{layer.kernel}×{layer.kernel} " if layer.kernel else ""
+            out.append((f"{size}{names[layer.type]}{stride}", layer.output_shape[0]))
+    return tuple(out)
+
+
+def _shortcut_text(block: Block, depth: int) -> str:
+    """The first block's shortcut, which carries the stride and the change of width; identity after it."""
+    steps = []
+    for layer in block.shortcut:
+        stride = f" /{layer.stride}" if layer.stride > 1 else ""
+        if layer.type == "Conv2d":
+            steps.append(f"1×1 conv{stride}")
+        elif layer.type == "BatchNorm2d":
+            steps.append("BN")
+        elif layer.type == "AvgPool2d":
+            steps.append(f"{layer.kernel}×{layer.kernel} avg-pool{stride}")
+        else:
+            steps.append(f"identity{stride} + zero channels")
+    text = "shortcut: " + (" → ".join(steps) if steps else "identity")
+    if steps and depth > 1:
+        text += f" (block 1), identity (blocks 2-{depth})" if depth > 2 else " (block 1), identity (block 2)"
+    if block.se:
+        squeeze = block.se[1]
+        text += f" · SE {squeeze.input_shape[0]}→{squeeze.output_shape[0]}→{squeeze.input_shape[0]}"
+    return text
+
+
+def _size(shape: Sequence[int]) -> str:
+    """``C×H×W`` of a report shape ``(N, C, H, W)``; ``K logits`` for ``(N, K)``."""
+    return "×".join(str(n) for n in shape[1:]) if len(shape) == 4 else f"{shape[1]} logits"
+
+
+def architecture_parts(report: Report) -> list[ArchitecturePart]:
+    """The stem, each stage and the head of ``report``'s network as the drawing shows them.
+
+    Built from the report's stage table (output shapes, params, MACs, receptive fields) and the
+    analysers' grouping of the layer plan into stem, blocks and head, so it follows the counts exactly."""
+    spec = report.spec
+    network = split(plan(spec))
+    blocks: dict[str, list[Block]] = {}
+    for block in network.blocks:
+        blocks.setdefault(block.stage, []).append(block)
+    parts, index = [], 0
+    for row in report.stages.itertuples(index=False):
+        shape, stage = tuple(row.output_shape), row.stage
+        hover = f"{stage}<br>{row.params:,} params ({row.params_share:.1%})<br>" \
+                f"{row.macs / report.batch_size:,.0f} MACs per image ({row.macs_share:.1%})"
+        if pd.notna(row.receptive_field):
+            hover += f"<br>output stride {row.output_stride}, receptive field {row.receptive_field} px"
+        macs = int(row.macs) // report.batch_size
+        if stage == "stem":
+            stride = prod(layer.stride for layer in network.stem if layer.type in ("Conv2d", "MaxPool2d"))
+            parts.append(ArchitecturePart(stage, f"stem · {spec.stem}", f"{shape[1]} ch · stride {stride}",
+                                          shape[1], macs, _size(shape), _inner(network.stem), "", hover))
+        elif stage == "head":
+            parts.append(ArchitecturePart(stage, "head · pool → fc", f"{network.head[0].input_shape[0]} → {shape[1]}",
+                                          shape[1], macs, _size(shape), _inner(network.head), "", hover))
+        else:
+            members, kind = blocks[stage], spec.stage_blocks[index]  # stage rows come in order
+            first = members[0]
+            widths = f"{spec.widths[index]} → {shape[1]} ch" if kind == "bottleneck" else f"{shape[1]} ch"
+            stride = max(layer.stride for layer in first.branch)  # the first block's branch carries it
+            index += 1
+            parts.append(ArchitecturePart(
+                stage, f"{stage} · {kind} × {len(members)}", f"{widths} · stride {stride}", shape[1], macs,
+                _size(shape), _inner(first.branch), _shortcut_text(first, len(members)), hover))
+    return parts
+
+
+def architecture(reports: Report | Sequence[Report], scale: str = "channels") -> go.Figure:
+    """The network drawn as a student would: input, stem, each stage as a box (block type × depth,
+    widths, stride), the feature-map size between them, the head; beside each row its inner structure
+    (the stem's layers, a stage's first block: 1×1 → 3×3 → 1×1 for a bottleneck, 3×3 → 3×3 for a basic
+    block, with its shortcut and SE).
+
+    ``reports``: one Report, or several drawn side by side on one scale. Box widths are proportional to
+    each part's output channels (``scale="channels"``) or its MACs (``scale="macs"``), and inner-structure
+    box heights to each layer's output channels, the largest in the figure filling the row.
+    """
+    reports = [reports] if isinstance(reports, Report) else list(reports)
+    if scale not in ARCHITECTURE_SCALES:
+        raise SpecError("scale", f"{scale!r} is not allowed; choose one of {', '.join(ARCHITECTURE_SCALES)}")
+    if not reports:
+        return empty_figure("Add a design to draw it")
+    drawn = [architecture_parts(report) for report in reports]
+    widest = max(getattr(part, scale) for parts in drawn for part in parts) or 1
+    tallest = max(channels for parts in drawn for part in parts for _, channels in part.inner)
+    right = _INNER_X + _INNER_STEP * (max(len(part.inner) for parts in drawn for part in parts) - 1) + _INNER_WIDTH
+    rows = max(len(parts) for parts in drawn)
+    fig = panels([f"{r.name}<br><sup>{r.params / 1e6:.2f} M params · {r.macs / r.batch_size / 1e9:.3g} GMACs "
+                  f"per image · {r.input_size[0]}×{r.input_size[1]} input</sup>" for r in reports], gap=0.04)
+    shapes, notes = [], list(fig.layout.annotations)
+    for i, (report, parts) in enumerate(zip(reports, drawn, strict=True)):
+        axes = _axes(i)
+        ref = {"xref": axes["xaxis"], "yref": axes["yaxis"]}
+        spec = report.spec
+        notes.append({**ref, "name": f"{i}:input", "x": 0.5, "y": 1.0, "showarrow": False, "yanchor": "bottom",
+                      "text": f"input {spec.in_channels}×{spec.input_size[0]}×{spec.input_size[1]}"})
+        for k, part in enumerate(parts):
+            top = -k * _ROW + 0.9
+            half = getattr(part, scale) / widest / 2
+            color = STAGE_PALETTE[round(k * (len(STAGE_PALETTE) - 1) / max(1, len(parts) - 1))]
+            if k:  # the arrow from the previous part, past its feature-map size
+                shapes.append({**ref, "type": "line", "x0": 0.5, "x1": 0.5, "y0": top + 1.0, "y1": top,
+                               "line": {"color": "#999", "width": 1}, "layer": "below"})
+            shapes.append({**ref, "type": "rect", "name": f"{i}:{part.stage}", "x0": 0.5 - half, "x1": 0.5 + half,
+                           "y0": top - 1.0, "y1": top, "fillcolor": color, "opacity": 0.45,
+                           "line": {"color": color, "width": 1.5}})
+            notes.append({**ref, "name": f"{i}:{part.stage}:label", "x": 0.5, "y": top - 0.5, "showarrow": False,
+                          "text": f"<b>{part.title}</b><br>{part.subtitle}"})
+            notes.append({**ref, "name": f"{i}:{part.stage}:size", "x": 0.52, "y": top - 1.45, "showarrow": False,
+                          "xanchor": "left", "font": {"size": 11, "color": "#555"}, "text": part.output})
+            for j, (label, channels) in enumerate(part.inner):
+                x0, height = _INNER_X + j * _INNER_STEP, _INNER_HEIGHT * channels / tallest
+                shapes.append({**ref, "type": "rect", "name": f"{i}:{part.stage}:inner{j}", "x0": x0,
+                               "x1": x0 + _INNER_WIDTH, "y0": top - 0.5 - height / 2, "y1": top - 0.5 + height / 2,
+                               "fillcolor": color, "opacity": 0.3, "line": {"color": color, "width": 1}})
+                notes.append({**ref, "name": f"{i}:{part.stage}:inner{j}", "x": x0 + _INNER_WIDTH / 2,
+                              "y": top - 0.5, "showarrow": False, "font": {"size": 10}, "text": label})
+                if j:
+                    notes.append({**ref, "x": x0, "y": top - 0.5, "ax": x0 - _INNER_STEP + _INNER_WIDTH,
+                                  "ay": top - 0.5, "axref": ref["xref"], "ayref": ref["yref"], "text": "",
+                                  "arrowhead": 2, "arrowsize": 0.8, "arrowwidth": 1, "arrowcolor": "#999"})
+            if part.note:
+                notes.append({**ref, "name": f"{i}:{part.stage}:note", "x": _INNER_X, "y": top - 1.1,
+                              "showarrow": False, "xanchor": "left", "font": {"size": 10, "color": "#555"},
+                              "text": part.note})
+        fig.add_trace(go.Scatter(x=[0.5] * len(parts), y=[-k * _ROW + 0.4 for k in range(len(parts))],
+                                 mode="markers", marker={"size": 30, "opacity": 0}, showlegend=False,
+                                 hovertext=[part.hover for part in parts], hoverinfo="text", **axes))
+        fig.update_layout({f"xaxis{_suffix(i)}": {"range": [-0.05, right + 0.05], "visible": False},
+                           f"yaxis{_suffix(i)}": {"range": [-rows * _ROW + 0.6, 1.5], "visible": False}})
+    fig.update_layout(shapes=shapes, annotations=notes, height=110 * rows + 140,
+                      margin={"l": 10, "r": 10, "t": 70, "b": 10})
     return fig
