@@ -195,7 +195,7 @@ def test_any_failed_batch_is_an_error_row_and_everything_is_released():
     # aborted the sweep and discarded the rows already measured.
     threads = torch.get_num_threads()
     model = FailsAtBatch(2, RuntimeError("CUDA error: operation failed due to a previous error during capture\nmore"))
-    result = measure_latency(model, input_shape=(1, 2, 2), batch_sizes=(1, 2, 4), budget_s=0.3, threads=1,
+    result = measure_latency(model, input_shape=(1, 2, 2), batch_sizes=(1, 2, 4), budget_s=3.0, threads=1,
                              device="cpu")
     assert [row.error for row in result.rows] == [
         None, "RuntimeError: CUDA error: operation failed due to a previous error during capture", None]

@@ -1,0 +1,223 @@
+"""The abuse suite against a running ``python app.py``: raw HTTP calls, as a script would send them.
+
+It replays issue 8's findings and the older probes on the public routes (``/gradio_api/call/<name>``), on
+the page's own events through the queue (``queue/join`` with an ``fn_index``), and on the private routes,
+then checks what the server wrote to its log and how much memory it kept. The app runs with a small
+measurement quota and ``max_params`` set to resnet50's exact count, so "at the limit" and "just over"
+are one parameter apart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from app_fixtures import RunningApp
+
+from arch_lab import analyse, load_preset
+
+RESNET50_PARAMS = analyse(load_preset("resnet50")).params
+QUOTA_S = 4.0
+"""The app's measurement cap here (per session and in all, per minute): one request of the two default
+designs at a 1 s budget reserves 2 x (1 + 0.5) = 3 s, so a second one at the same time must be refused."""
+PUBLIC = ("compare", "analyse")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Any:
+    temp = tmp_path_factory.mktemp("app_tmp")
+    server = RunningApp(tmp_path_factory.mktemp("app"), env={
+        "TMPDIR": str(temp), "ARCH_LAB_MAX_PARAMS": str(RESNET50_PARAMS),
+        "ARCH_LAB_LATENCY_SESSION_S": str(QUOTA_S), "ARCH_LAB_LATENCY_PROCESS_S": str(QUOTA_S)})
+    server.temp = temp
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def http(app) -> Any:
+    with httpx.Client(base_url=app.url.rstrip("/"), timeout=120) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def events(http) -> dict[str, int]:
+    """Event name -> fn_index, from the page's config (what a browser, or a script, reads)."""
+    config = http.get("/config").json()
+    return {d["api_name"]: d["id"] for d in config["dependencies"]}
+
+
+def call(http: httpx.Client, name: str, *data: Any) -> tuple[str, Any]:
+    """A public endpoint through the client-library route: ("complete", outputs) or ("error", message)."""
+    response = http.post(f"/gradio_api/call/{name}", json={"data": list(data)})
+    response.raise_for_status()
+    event_id = response.json()["event_id"]
+    kind = None
+    with http.stream("GET", f"/gradio_api/call/{name}/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line[len("event: "):]
+            elif line.startswith("data: ") and kind in ("complete", "error"):
+                return kind, json.loads(line[len("data: "):])
+    raise AssertionError(f"no result for {name}")
+
+
+def queue(http: httpx.Client, fn_index: int, data: list[Any], session: str | None = None) -> dict[str, Any]:
+    """Any event of the page through the queue, as the browser sends it; the ``process_completed`` message."""
+    session = session or uuid.uuid4().hex
+    joined = http.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                                       "event_data": None, "trigger_id": None})
+    joined.raise_for_status()
+    event_id = joined.json()["event_id"]
+    with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[len("data:"):])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
+                    return message
+    raise AssertionError(f"no result for fn_index {fn_index}")
+
+
+def error_of(message: dict[str, Any]) -> str:
+    """The error text a failed event shows; ``None`` would be gradio's generic error, which must not occur."""
+    assert message["success"] is False, message
+    text = message["output"].get("error")
+    assert text, f"gradio's generic error instead of our message: {message}"
+    return text
+
+
+def form(**changes: Any) -> list[Any]:
+    """The editor's 17 field values (resnet18), with some changed."""
+    from arch_lab.ui.form import FORM_FIELDS, spec_to_form
+
+    values = {**spec_to_form(load_preset("resnet18")), **changes}
+    return [values[name] for name in FORM_FIELDS]
+
+
+def rss_mb(app: RunningApp) -> float:
+    for line in Path(f"/proc/{app.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+# ---- private events: not callable by name ---------------------------------------------------------------
+def test_only_public_events_are_callable_by_name(http, events):
+    private = sorted(set(events) - set(PUBLIC))
+    assert {"measure", "on_add", "on_upload", "refresh"} <= set(private)
+    for name in private:
+        for route in ("call", "call/v2", "run", "api"):
+            response = http.post(f"/gradio_api/{route}/{name}", json={"data": []})
+            assert response.status_code == 404, (route, name, response.text)
+    assert call(http, "analyse", "resnet18")[0] == "complete"
+    # the direct routes would bypass the queue and its size cap: closed for public events too
+    assert http.post("/gradio_api/run/analyse", json={"data": ["resnet18"]}).status_code == 404
+
+
+# ---- the public API: every hostile input gets our message ----------------------------------------------
+HOSTILE = [
+    ("analyse", json.dumps({"depths": [1] * 25}), "depths: 25 stages is too many; at most 16"),
+    ("analyse", "[" * 10_000 + "]" * 10_000, "design: JSON nested too deeply"),
+    ("analyse", '{"depths": [' + "9" * 5000 + "]}", "design: a number in the JSON is too long"),
+    ("analyse", '{"se_ratio": ' + "9" * 400 + "}", "se_ratio: <an integer of 1,329 bits> is out of range"),
+    ("analyse", "x" * 2_000_000, "design: 2,000,000 characters is too long; at most 100,000"),
+    ("analyse", "../../etc/passwd", "design: malformed JSON"),
+    ("analyse", '"../../etc/passwd"', "preset: unknown preset '../../etc/passwd'"),
+    ("analyse", '"' + "r" * 5000 + '"', "preset: text of 5,000 characters is not a preset name"),
+    ("analyse", json.dumps({"name": "n" * 70}), "name: 70 characters is too long; use at most 60"),
+    ("analyse", json.dumps({"depths": [2] * 40_000}), f"design: {len(json.dumps({'depths': [2] * 40_000})):,} "
+                                                      "characters is too long"),
+    ("compare", json.dumps([{"name": "\ud800x"}]), "designs[0]: name: '\\ud800x' contains a control"),
+    ("compare", json.dumps(["resnet18"] * 17), "designs: 17 designs given; at most 16 per request"),
+    ("compare", json.dumps([{"num_classes": 1001, "block": "bottleneck", "depths": [3, 4, 6, 3]}]),
+     f"designs[0]: max_params: {RESNET50_PARAMS + 2049:,} parameters exceed the limit of {RESNET50_PARAMS:,}"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "payload", "expected"), HOSTILE, ids=[f"{e}-{i}" for i, (e, _, _) in
+                                                                             enumerate(HOSTILE)])
+def test_hostile_requests_get_the_spec_error_message(http, endpoint, payload, expected):
+    kind, data = call(http, endpoint, payload)
+    assert kind == "error" and data is not None, "gradio's generic error instead of our message"
+    assert data.startswith(expected) and len(data) < 500, data
+
+
+def test_a_design_at_the_limit_is_accepted_and_formula_names_are_neutralised(http):
+    kind, (table, csv_file) = call(http, "compare", json.dumps(["resnet50", {"name": "=HYPERLINK(\"x\")"}]))
+    assert kind == "complete" and table["data"][0][list(table["headers"]).index("params")] == RESNET50_PARAMS
+    text = http.get(csv_file["url"]).text
+    assert "'=HYPERLINK" in text and "\n=" not in text and ",=" not in text
+
+
+# ---- the page's events: validated exactly like the public API -------------------------------------------
+def test_page_events_refuse_what_the_public_api_refuses(http, events):
+    over = form(name="big", block="bottleneck", depths="3, 4, 6, 3", num_classes=1001)
+    assert "max_params" in error_of(queue(http, events["on_add"], [None, *over]))
+    assert "depths: 600 characters is too long" in error_of(
+        queue(http, events["on_add"], [None, *form(depths="2," * 300)]))
+    assert error_of(queue(http, events["on_rename"], [None, "resnet18", "n" * 70])).startswith(
+        "name: 70 characters is too long; use at most 60")
+    assert "is not in the comparison" in error_of(queue(http, events["on_remove"], [None, "ghost"]))
+    for text, expected in [("[" * 50_000, "nested too deeply"), ("[" * 200_000, "200,000 characters is too long")]:
+        status = queue(http, events["on_code"], [text])  # the editor reports on its status line
+        assert status["success"] and expected in json.dumps(status["output"]["data"])
+    for settings, expected in [([[4096], "fp32", False, "eager", 1], "4096"),
+                               ([[1], "fp32", False, "eager", 999], "999"),
+                               ([[1], "fp64", False, "eager", 1], "fp64")]:
+        assert expected in error_of(queue(http, events["measure"], [None, *settings]))
+
+
+def test_an_uploaded_design_set_shows_the_real_message(http, events, tmp_path):
+    bad = tmp_path / "set.json"
+    bad.write_text(json.dumps({"designs": [{"spec": {"name": "n" * 70, "depths": [2, 2, 2, 2]}}]}))
+    with bad.open("rb") as handle:
+        uploaded = http.post("/gradio_api/upload", files={"files": ("set.json", handle, "application/json")})
+    path = uploaded.json()[0]
+    message = queue(http, events["on_upload"], [{"path": path, "orig_name": "set.json",
+                                                 "meta": {"_type": "gradio.FileData"}}])
+    assert error_of(message).startswith("design set: designs[0].spec: name: 70 characters is too long")
+
+
+# ---- the measurement quota -----------------------------------------------------------------------------
+def test_a_burst_of_measurements_gets_no_more_than_the_cap(http, events):
+    """Four scripts, four sessions, at once: only one may run; the others are told when to retry."""
+    results: list[dict[str, Any]] = []
+
+    def one() -> None:
+        results.append(queue(http, events["measure"], [None, [1], "fp32", False, "eager", 1]))
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done = [r for r in results if r["success"]]
+    refused = [error_of(r) for r in results if not r["success"]]
+    assert len(done) == 1 and len(refused) == 3
+    assert all(f"capped at {QUOTA_S:.0f} s per 60 s" in text and "try again in" in text for text in refused)
+
+
+# ---- logs, temporary files and memory after many hostile requests --------------------------------------
+def test_hostile_requests_leave_no_traceback_bounded_files_and_bounded_memory(app, http):
+    for _ in range(5):
+        call(http, "compare", json.dumps(["resnet18"]))
+    warm = rss_mb(app)
+    for i in range(500):
+        endpoint, payload, _ = HOSTILE[i % len(HOSTILE)]
+        if i % 10 == 0:  # distinct at-limit designs that differ by name only
+            endpoint, payload = "compare", json.dumps([{"name": f"n{i}-" + "x" * 50, "depths": [3, 4, 6, 3]}] * 16)
+        call(http, endpoint, payload)
+    grown = rss_mb(app) - warm
+    assert grown < 100, f"RSS grew by {grown:.0f} MB"
+    log = app.log()
+    assert "Traceback" not in log
+    assert log.count("refused api_") >= 450  # one line per refused request
+    exports = [d for root in app.temp.glob("arch_lab_exports_*") for d in root.iterdir()]
+    assert 0 < len(exports) <= 16
