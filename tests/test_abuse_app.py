@@ -65,7 +65,8 @@ def call(http: httpx.Client, name: str, *data: Any) -> tuple[str, Any]:
             if line.startswith("event: "):
                 kind = line[len("event: "):]
             elif line.startswith("data: ") and kind in ("complete", "error"):
-                return kind, json.loads(line[len("data: "):])
+                data = json.loads(line[len("data: "):])
+                return kind, (data or {}).get("error") if kind == "error" else data
     raise AssertionError(f"no result for {name}")
 
 
@@ -127,7 +128,7 @@ HOSTILE = [
     ("analyse", "[" * 10_000 + "]" * 10_000, "design: JSON nested too deeply"),
     ("analyse", '{"depths": [' + "9" * 5000 + "]}", "design: a number in the JSON is too long"),
     ("analyse", '{"se_ratio": ' + "9" * 400 + "}", "se_ratio: <an integer of 1,329 bits> is out of range"),
-    ("analyse", "x" * 2_000_000, "design: 2,000,000 characters is too long; at most 100,000"),
+    ("analyse", "x" * 200_000, "design: 200,000 characters is too long; at most 100,000"),
     ("analyse", "../../etc/passwd", "design: malformed JSON"),
     ("analyse", '"../../etc/passwd"', "preset: unknown preset '../../etc/passwd'"),
     ("analyse", '"' + "r" * 5000 + '"', "preset: text of 5,000 characters is not a preset name"),
@@ -149,6 +150,11 @@ def test_hostile_requests_get_the_spec_error_message(http, endpoint, payload, ex
     assert data.startswith(expected) and len(data) < 500, data
 
 
+def test_a_body_too_large_for_any_valid_request_is_refused_before_it_is_read(http):
+    response = http.post("/gradio_api/call/analyse", json={"data": ["x" * 2_000_000]})
+    assert response.status_code == 413 and "at most 524,288 bytes" in response.json()["detail"]
+
+
 def test_a_design_at_the_limit_is_accepted_and_formula_names_are_neutralised(http):
     kind, (table, csv_file) = call(http, "compare", json.dumps(["resnet50", {"name": "=HYPERLINK(\"x\")"}]))
     assert kind == "complete" and table["data"][0][list(table["headers"]).index("params")] == RESNET50_PARAMS
@@ -162,12 +168,18 @@ def test_page_events_refuse_what_the_public_api_refuses(http, events):
     assert "max_params" in error_of(queue(http, events["on_add"], [None, *over]))
     assert "depths: 600 characters is too long" in error_of(
         queue(http, events["on_add"], [None, *form(depths="2," * 300)]))
-    assert error_of(queue(http, events["on_rename"], [None, "resnet18", "n" * 70])).startswith(
+    session = uuid.uuid4().hex  # the page's load event fills the "Selected design" choices, as in a browser
+    assert queue(http, events["_refresh"], [None, None], session)["success"]
+    assert error_of(queue(http, events["on_rename"], [None, "resnet18", "n" * 70], session)).startswith(
         "name: 70 characters is too long; use at most 60")
-    assert "is not in the comparison" in error_of(queue(http, events["on_remove"], [None, "ghost"]))
+    assert "ghost" in error_of(queue(http, events["on_remove"], [None, "ghost"], session))
     for text, expected in [("[" * 50_000, "nested too deeply"), ("[" * 200_000, "200,000 characters is too long")]:
         status = queue(http, events["on_code"], [text])  # the editor reports on its status line
         assert status["success"] and expected in json.dumps(status["output"]["data"])
+    assert error_of(queue(http, events["on_upload"], [{"path": "/etc/passwd", "orig_name": "x.json",
+                                                       "meta": {"_type": "gradio.FileData"}}])).startswith(
+        "file: only files uploaded through this page")
+    assert "does not have the expected form" in error_of(queue(http, events["on_upload"], [{"nonsense": 1}]))
     for settings, expected in [([[4096], "fp32", False, "eager", 1], "4096"),
                                ([[1], "fp32", False, "eager", 999], "999"),
                                ([[1], "fp64", False, "eager", 1], "fp64")]:

@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from arch_lab.ui import api, compare_panel, design_panel, latency_panel, layers_panel  # noqa: E402
-from arch_lab.ui.guard import PublicRoutesOnly  # noqa: E402
+from arch_lab.ui.guard import GuardedBlocks, PublicRoutesOnly  # noqa: E402
 from arch_lab.ui.state import DEFAULT_DESIGNS, default_designs  # noqa: E402
 
 TITLE = "ResNet Architecture Lab"
@@ -26,6 +26,7 @@ QUEUE_MAX_SIZE = 64
 """Waiting requests beyond this are refused ("queue full") instead of piling up on a small Space."""
 LAUNCH_SETTINGS = {
     "max_file_size": "1mb",  # design sets are a few KB
+    "state_session_capacity": 256,  # sessions kept (~0.2 MB each + last inputs); least recently used go
     "enable_monitoring": False,  # no /monitoring endpoints
     "show_error": False,  # only gr.Error messages (our SpecError texts) reach users
     "run_history": False,
@@ -46,10 +47,10 @@ baseline); on **Design**, pick a preset, change any field and add it, or remove 
 """
 
 
-def build_app() -> gr.Blocks:
+def build_app() -> GuardedBlocks:
     """The whole app; each browser session gets its own design set (starting with the default designs,
     which the tabs draw on page load) and latency results."""
-    with gr.Blocks(title=TITLE, delete_cache=(600, 600)) as demo:
+    with GuardedBlocks(title=TITLE, delete_cache=(600, 600)) as demo:
         designs = gr.State(default_designs())
         latency = gr.State({})
         gr.Markdown(INTRO)
@@ -75,7 +76,8 @@ def launch(demo: gr.Blocks, **overrides: object) -> tuple:
     Host and port come from ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` (a Space sets them), else
     127.0.0.1 and the first free port from 7860.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("arch_lab").setLevel(logging.INFO)  # one line per refused request
     settings = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="blue"), "css": CSS,
                 "app_kwargs": {"middleware": [Middleware(PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS)]},

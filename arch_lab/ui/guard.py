@@ -6,6 +6,10 @@ Every event of the page travels over gradio's queue, so anyone can call any of t
 * every handler is wrapped in :func:`handler`, so a bad input (``SpecError``) reaches the user as its
   message and the log as one line, and a bug reaches the user as a generic message and the log as one
   entry with the exception's type and a cut message — never the user's payload in full;
+* :class:`GuardedBlocks` does the same for gradio's own input processing, which runs before any handler:
+  a value outside a dropdown's choices, a slider out of range, a file path that was not uploaded, or a
+  payload of the wrong shape becomes one log line and a clear message, not a traceback or gradio's
+  generic error;
 * :class:`PublicRoutesOnly` refuses the client-library routes (``/gradio_api/call/<name>`` and its
   relatives) for every event that is not public API, since gradio 6.31 runs them whatever the event's
   ``api_visibility``.
@@ -22,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import gradio as gr
+from gradio.exceptions import InvalidPathError
 
 from arch_lab.errors import SpecError
 
@@ -64,6 +69,26 @@ def handler(fn: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+class GuardedBlocks(gr.Blocks):
+    """``gr.Blocks`` whose input processing fails with a message: gradio prints a traceback for its own
+    component errors and answers anything else (``InvalidPathError``, a payload pydantic rejects) with
+    its generic error."""
+
+    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any,
+                              explicit_call: bool = False) -> Any:
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error as exc:  # a component's own check, e.g. a value outside a dropdown's choices
+            message = str(exc.message)
+        except InvalidPathError:
+            message = "file: only files uploaded through this page can be opened"
+        except Exception as exc:  # noqa: BLE001  (a payload of the wrong shape: pydantic, components)
+            message = f"an input of {getattr(block_fn, 'name', 'this event')} does not have the expected form " \
+                      f"({type(exc).__name__})"
+        log.info("refused input of %s: %s", getattr(block_fn, "name", "event"), _cut(message))
+        raise refuse(message[:2 * LOGGED_CHARS], title="Not allowed")
+
+
 def _cut(text: str) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= LOGGED_CHARS else f"{text[:LOGGED_CHARS]}… ({len(text):,} characters)"
@@ -72,10 +97,16 @@ def _cut(text: str) -> str:
 CLIENT_ROUTES = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/(?P<name>[^/]+)/?$")
 """The routes that run an event by its api name (``GET /gradio_api/call/<name>/<event_id>`` only reads a
 result and is left alone)."""
+UPLOAD_ROUTE = "/gradio_api/upload"
+MAX_BODY_BYTES = 512 * 1024
+"""Largest request body outside uploads (whose cap is ``launch(max_file_size=…)``). The app's longest text
+is 100,000 characters, at most 400 KB of UTF-8; gradio keeps each session's last inputs, so a larger body
+would only be memory held for a request that is refused anyway."""
 
 
 class PublicRoutesOnly:
-    """ASGI middleware: ``POST`` to a client-library route of a non-public event answers 404.
+    """ASGI middleware: a ``POST`` to a client-library route of a non-public event answers 404, and a
+    ``POST`` body over :data:`MAX_BODY_BYTES` (uploads aside) answers 413 before it is read in full.
 
     Added through ``launch(app_kwargs={"middleware": [...]})``, which gradio passes to its FastAPI app.
     """
@@ -85,15 +116,50 @@ class PublicRoutesOnly:
         self.public = frozenset(public)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            match = CLIENT_ROUTES.match(scope.get("path", ""))
-            if match and match["name"] not in self.public:
-                body = json.dumps({"detail": f"no public API endpoint named {match['name'][:60]!r}; "
-                                             f"public endpoints: {', '.join(sorted(self.public))}"}).encode()
-                log.info("refused private route %s", _cut(scope["path"]))
-                await send({"type": "http.response.start", "status": 404,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        match = CLIENT_ROUTES.match(path)
+        if match and match["name"] not in self.public:
+            log.info("refused private route %s", _cut(path))
+            await _answer(send, 404, f"no public API endpoint named {match['name'][:60]!r}; public endpoints: "
+                                     f"{', '.join(sorted(self.public))}")
+            return
+        if path.rstrip("/") == UPLOAD_ROUTE:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, MAX_BODY_BYTES)
+        if body is None:
+            log.info("refused a request body over %s bytes on %s", f"{MAX_BODY_BYTES:,}", _cut(path))
+            await _answer(send, 413, f"request body too large; at most {MAX_BODY_BYTES:,} bytes (the longest "
+                                     "design text is 100,000 characters)")
+            return
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it exceeds ``limit`` bytes (the rest is never read)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer(send: Any, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
