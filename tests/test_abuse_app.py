@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from app_fixtures import RunningApp
 
 from arch_lab import analyse, load_preset
 
@@ -30,6 +29,8 @@ PUBLIC = ("compare", "analyse")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> Any:
+    from app_fixtures import RunningApp  # imported here: test_app_api registers it as a pytest plugin first
+
     temp = tmp_path_factory.mktemp("app_tmp")
     server = RunningApp(tmp_path_factory.mktemp("app"), env={
         "TMPDIR": str(temp), "ARCH_LAB_MAX_PARAMS": str(RESNET50_PARAMS),
@@ -102,7 +103,7 @@ def form(**changes: Any) -> list[Any]:
     return [values[name] for name in FORM_FIELDS]
 
 
-def rss_mb(app: RunningApp) -> float:
+def rss_mb(app: Any) -> float:
     for line in Path(f"/proc/{app.process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
