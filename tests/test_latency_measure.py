@@ -159,7 +159,9 @@ def test_the_json_carries_every_setting():
 
 
 def test_compile_mode_reports_compile_time_and_cache_state():
-    result = measure_latency(TINY, batch_sizes=(2,), mode="compile", budget_s=5.0, threads=1, device="cpu")
+    # a generous budget: with a cold Inductor cache on a busy 2-core machine, compiling alone can take 10 s+,
+    # and set-up is charged to the budget (the tiny model's warm calls then take about a second)
+    result = measure_latency(TINY, batch_sizes=(2,), mode="compile", budget_s=60.0, threads=1, device="cpu")
     row = result.row(2)
     assert row.error is None and row.count >= 1
     assert row.compile_s is not None and row.compile_s > 0.1     # compiling takes seconds
