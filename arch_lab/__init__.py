@@ -1,16 +1,49 @@
 """ResNet Architecture Lab: describe a ResNet-family design as data, build it, measure it.
 
 Data flows one way: spec -> model -> analysers -> report/comparison -> CLI/UI.
+
+The names below are imported on first use (PEP 562): the analysers are pure arithmetic, so importing
+``arch_lab`` (or the app) does not pay for torch until a model is built or timed.
 """
 
-from arch_lab.analysis import Report, analyse
-from arch_lab.build import ResNet, build_model
-from arch_lab.compare import compare
-from arch_lab.errors import LimitError, SpecError
-from arch_lab.latency import measure_latency
-from arch_lab.limits import Limits, check_limits
-from arch_lab.presets import list_presets, load_preset, resolve
-from arch_lab.spec import ResNetSpec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "Report": "arch_lab.analysis", "analyse": "arch_lab.analysis",
+    "ResNet": "arch_lab.build", "build_model": "arch_lab.build",
+    "compare": "arch_lab.compare",
+    "LimitError": "arch_lab.errors", "SpecError": "arch_lab.errors",
+    "measure_latency": "arch_lab.latency",
+    "Limits": "arch_lab.limits", "check_limits": "arch_lab.limits",
+    "list_presets": "arch_lab.presets", "load_preset": "arch_lab.presets", "resolve": "arch_lab.presets",
+    "ResNetSpec": "arch_lab.spec",
+}
+
+if TYPE_CHECKING:
+    from arch_lab.analysis import Report, analyse
+    from arch_lab.build import ResNet, build_model
+    from arch_lab.compare import compare
+    from arch_lab.errors import LimitError, SpecError
+    from arch_lab.latency import measure_latency
+    from arch_lab.limits import Limits, check_limits
+    from arch_lab.presets import list_presets, load_preset, resolve
+    from arch_lab.spec import ResNetSpec
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'arch_lab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "LimitError",

@@ -60,8 +60,8 @@ def build_app() -> gr.Blocks:
                 compare_panel.build(designs, latency, demo.load)
             with gr.Tab("Layers", id="layers"):
                 layers_panel.build(designs, demo.load)
-            with gr.Tab("Latency", id="latency"):
-                latency_panel.build(designs, latency)
+            with gr.Tab("Latency", id="latency") as latency_tab:
+                latency_panel.build(designs, latency, latency_tab)
             with gr.Tab("API", id="api"):
                 api.build()
     # api_open=False: the direct /run and /api routes would bypass the queue and its size cap
