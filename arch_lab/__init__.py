@@ -11,26 +11,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_LAZY = {
-    "Report": "arch_lab.analysis", "analyse": "arch_lab.analysis",
-    "ResNet": "arch_lab.build", "build_model": "arch_lab.build",
-    "compare": "arch_lab.compare",
-    "LimitError": "arch_lab.errors", "SpecError": "arch_lab.errors",
-    "measure_latency": "arch_lab.latency",
-    "Limits": "arch_lab.limits", "check_limits": "arch_lab.limits",
-    "list_presets": "arch_lab.presets", "load_preset": "arch_lab.presets", "resolve": "arch_lab.presets",
-    "ResNetSpec": "arch_lab.spec",
-}
+# torch-free: imported now (binding ``compare`` here also keeps the function, not the submodule, as the name)
+from arch_lab.analysis import Report, analyse
+from arch_lab.compare import compare
+from arch_lab.errors import LimitError, SpecError
+from arch_lab.limits import Limits, check_limits
+from arch_lab.presets import list_presets, load_preset, resolve
+from arch_lab.spec import ResNetSpec
+
+_LAZY = {"ResNet": "arch_lab.build", "build_model": "arch_lab.build", "measure_latency": "arch_lab.latency"}
+"""Names whose modules import torch: imported on first use."""
 
 if TYPE_CHECKING:
-    from arch_lab.analysis import Report, analyse
     from arch_lab.build import ResNet, build_model
-    from arch_lab.compare import compare
-    from arch_lab.errors import LimitError, SpecError
     from arch_lab.latency import measure_latency
-    from arch_lab.limits import Limits, check_limits
-    from arch_lab.presets import list_presets, load_preset, resolve
-    from arch_lab.spec import ResNetSpec
 
 
 def __getattr__(name: str) -> Any:

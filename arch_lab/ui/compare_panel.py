@@ -38,6 +38,8 @@ def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> Non
         csv = gr.DownloadButton("Download CSV", value=None, size="sm", scale=0, min_width=180)
         gr.Markdown("The CSV holds every column at full precision, with a `…_vs_baseline` ratio for each "
                     "metric.", elem_classes=["hint"])
+    gr.Markdown("⏳ Drawing the charts… (the chart library loads the first time this tab is shown)",
+                elem_id="charts-loading")
     bars = gr.Plot(value=empty, label="Parameters, MACs, latency", elem_id="metric-bars")
     scatter = gr.Plot(value=empty, label="MACs vs parameters (and vs latency)", elem_id="efficiency-scatter")
     stages = gr.Plot(value=empty, label="Per-stage parameters and MACs", elem_id="stage-breakdown")
