@@ -203,7 +203,8 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
             spec = edited_spec(values)
             new = ds.add(spec)
         except SpecError as exc:  # titled by what failed; the selection is left alone (it is not an output)
-            raise refuse(str(exc)[:400], title=f"Design not added: {str(exc.field)[:40]} is not valid") from None
+            raise refuse(f"Design not added — {str(exc)[:400]}",
+                         title=f"Design not added: {str(exc.field)[:40]} is not valid") from None
         added = new.names[-1]
         if added != spec.name:
             gr.Warning(f"A design named “{spec.name}” is already in the comparison, so this one was added as "
