@@ -27,7 +27,7 @@ from arch_lab.ui.compute import LatencyStore, latency_frames
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.quota import MeasurementQuota
-from arch_lab.ui.state import MAX_DESIGNS, DesignSet
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet, default_designs
 from arch_lab.ui.views import escape_markdown
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
     """Lay out the Latency tab; ``tab`` is its ``gr.Tab``, whose first opening names the device."""
     device_label = gr.Markdown(DEVICE_PENDING + INTRO, elem_id="device-label")
     dtypes, modes = options_here(cuda=False)  # the CPU's; widened on opening if there is a GPU
-    which = gr.CheckboxGroup(label="designs to time", choices=[], value=[], elem_id="latency-designs",
+    start = list(default_designs().names)  # a session starts with these; designs.change keeps it in step
+    which = gr.CheckboxGroup(label="designs to time", choices=start, value=start, elem_id="latency-designs",
                              info="untick the ones you do not need timed (each takes its time budget)")
     with gr.Row():
         batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], min_width=240)
