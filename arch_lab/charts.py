@@ -25,6 +25,11 @@ PALETTE = tuple(px.colors.qualitative.Plotly) + tuple(px.colors.qualitative.Dark
 """Sixteen-plus distinct colours, one per design (the app compares at most 16)."""
 STAGE_PALETTE = px.colors.sequential.Viridis
 HEIGHT_PX = 380
+MANY_DESIGNS = 6
+"""Above this many designs, bars lie horizontally (names are read across, never rotated) and the scatter
+names its points in a legend instead of beside them (labels would pile on each other)."""
+ROW_PX = 24
+"""Height per design of a horizontal bar chart, enough for a 12 px name with room between."""
 LATENCY_COLUMN = re.compile(r"^latency_ms_b(\d+)$")
 GRID = "#E5ECF6"
 TEMPLATE = go.layout.Template(layout={
@@ -86,9 +91,27 @@ def _titles(fig: go.Figure, axis: str, titles: Sequence[str], **extra: object) -
     fig.update_layout({f"{axis}axis{_suffix(i)}": {"title": {"text": t}, **extra} for i, t in enumerate(titles)})
 
 
+def _tall(n: int) -> int:
+    """Height of a chart with a row per design (horizontal bars)."""
+    return max(HEIGHT_PX, 140 + ROW_PX * n)
+
+
+def _horizontal(fig: go.Figure, count: int, names: Sequence[str]) -> None:
+    """Panels of horizontal bars: names read down the first panel's axis in the designs' order (the other
+    panels share the rows and hide their repeated names), the value axis at the bottom."""
+    for i in range(count):
+        fig.update_layout({f"yaxis{_suffix(i)}": {"categoryorder": "array", "categoryarray": list(names),
+                                                  "autorange": "reversed", "showticklabels": i == 0,
+                                                  "ticks": "", "type": "category"}})
+    fig.update_layout(height=_tall(len(names)))
+
+
 def metric_bars(df: pd.DataFrame, baseline: str | None = None) -> go.Figure:
     """Parameters, MACs and (when measured) latency side by side: one bar per design, labelled with the
-    ratio against the baseline, whose bar is outlined."""
+    ratio against the baseline, whose bar is outlined. Measured latency carries p10–p90 error bars.
+
+    Up to :data:`MANY_DESIGNS` designs the bars stand (names under them); beyond, they lie horizontally
+    with a row per design, so sixteen names stay readable without rotating them."""
     if df.empty:
         return empty_figure("Add designs to compare")
     metrics = [("params", "Parameters (M)", 1e6), ("macs", "MACs (G)", 1e9)]
@@ -96,23 +119,39 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None) -> go.Figure:
         metrics.append((col, f"Latency, batch {col.rsplit('_b', 1)[1]} (ms)", 1.0))
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
-    fig = panels([label for _, label, _ in metrics])
+    flat = len(names) > MANY_DESIGNS
+    fig = panels([label for _, label, _ in metrics], gap=0.04 if flat else 0.09)
     for i, (col, label, scale) in enumerate(metrics):
         ratio_col = f"{col}_vs_baseline"
         ratios = df[ratio_col] if ratio_col in df else pd.Series([None] * len(df))
+        values = df[col] / scale
+        errors = None
+        batch = col.rsplit("_b", 1)[1] if col.startswith("latency_ms_b") else None
+        low, high = f"latency_p10_ms_b{batch}", f"latency_p90_ms_b{batch}"
+        if batch is not None and low in df and high in df:
+            errors = {"type": "data", "array": (pd.to_numeric(df[high], errors="coerce") - values).clip(lower=0),
+                      "arrayminus": (values - pd.to_numeric(df[low], errors="coerce")).clip(lower=0),
+                      "visible": True, "color": "#444"}
+        position = {"y": names, "x": values, "orientation": "h"} if flat else {"x": names, "y": values}
+        error = {"error_x" if flat else "error_y": errors} if errors else {}
         fig.add_trace(go.Bar(
-            x=names, y=df[col] / scale, name=label, showlegend=False, **_axes(i),
+            **position, name=label, showlegend=False, **_axes(i), **error,
             marker={"color": [colors[n] for n in names],
                     "line": {"color": "#222", "width": [2.5 if n == baseline else 0 for n in names]}},
             text=[f"×{r:.2f}" if pd.notna(r) else "" for r in ratios], textposition="outside", cliponaxis=False,
-            hovertemplate="%{x}<br>%{y:.3g}<extra>" + label + "</extra>",
+            hovertemplate=("%{y}<br>%{x:.3g}" if flat else "%{x}<br>%{y:.3g}") + "<extra>" + label + "</extra>",
         ))
-    _titles(fig, "y", [label for _, label, _ in metrics], rangemode="tozero")
+    if flat:
+        _horizontal(fig, len(metrics), names)
+        _titles(fig, "x", [label for _, label, _ in metrics], rangemode="tozero")
+    else:
+        _titles(fig, "y", [label for _, label, _ in metrics], rangemode="tozero")
     return fig
 
 
 def efficiency_scatter(df: pd.DataFrame) -> go.Figure:
-    """MACs against parameters (and against latency when measured), each point labelled with its design."""
+    """MACs against parameters (and against latency when measured), each point labelled with its design;
+    beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design) instead."""
     if df.empty:
         return empty_figure("Add designs to compare")
     axes = [("params", "Parameters (M)", 1e6)]
@@ -121,13 +160,24 @@ def efficiency_scatter(df: pd.DataFrame) -> go.Figure:
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
     fig = panels([f"MACs vs {label.split(' (')[0].lower()}" for _, label, _ in axes])
-    for i, (col, label, scale) in enumerate(axes):
-        fig.add_trace(go.Scatter(
-            x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", text=names, **_axes(i),
-            textposition=_label_positions(df[col]), showlegend=False, cliponaxis=False,
-            marker={"size": 12, "color": [colors[n] for n in names], "line": {"color": "#222", "width": 1}},
-            hovertemplate="%{text}<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>",
-        ))
+    if len(names) > MANY_DESIGNS:
+        for i, (col, label, scale) in enumerate(axes):
+            for k, name in enumerate(names):
+                fig.add_trace(go.Scatter(
+                    x=[df[col].iloc[k] / scale], y=[df["macs"].iloc[k] / 1e9], mode="markers", name=name,
+                    legendgroup=name, showlegend=i == 0, **_axes(i), cliponaxis=False,
+                    marker={"size": 11, "color": colors[name], "line": {"color": "#222", "width": 1}},
+                    hovertemplate=name + "<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>"))
+        fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
+                          height=HEIGHT_PX + 22 * ((len(names) + 3) // 4))
+    else:
+        for i, (col, label, scale) in enumerate(axes):
+            fig.add_trace(go.Scatter(
+                x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", text=names, **_axes(i),
+                textposition=_label_positions(df[col]), showlegend=False, cliponaxis=False,
+                marker={"size": 12, "color": [colors[n] for n in names], "line": {"color": "#222", "width": 1}},
+                hovertemplate="%{text}<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>",
+            ))
     _titles(fig, "x", [label for _, label, _ in axes])
     _titles(fig, "y", ["MACs (G)"] * len(axes))
     return fig
@@ -150,18 +200,26 @@ def stage_breakdown(reports: Sequence) -> go.Figure:
         stages += [s for s in table.index if s not in stages]
     stages.sort(key=lambda s: (s != "stem", s == "head"))  # stem, layer1.., head; stable within
     metrics = [("params", 1e6, "M params", "Parameters (M)"), ("macs", 1e9, "GMACs", "MACs (G)")]
-    fig = panels(["Parameters per stage (M)", "MACs per stage (G)"])
+    flat = len(names) > MANY_DESIGNS
+    fig = panels(["Parameters per stage (M)", "MACs per stage (G)"], gap=0.04 if flat else 0.09)
     traces = []
     for k, stage in enumerate(stages):
         color = STAGE_PALETTE[round(k * (len(STAGE_PALETTE) - 1) / max(1, len(stages) - 1))]
         for i, (metric, scale, unit, _) in enumerate(metrics):
             values = [float(t.at[stage, metric]) / scale if stage in t.index else 0.0 for t in tables]
-            traces.append(go.Bar(x=names, y=values, name=stage, legendgroup=stage, showlegend=i == 0,
-                                 marker_color=color, **_axes(i),
-                                 hovertemplate="%{x} " + stage + ": %{y:.3g} " + unit + "<extra></extra>"))
+            where = {"y": names, "x": values, "orientation": "h"} if flat else {"x": names, "y": values}
+            hover = "%{y} " + stage + ": %{x:.3g} " if flat else "%{x} " + stage + ": %{y:.3g} "
+            traces.append(go.Bar(**where, name=stage, legendgroup=stage, showlegend=i == 0,
+                                 marker_color=color, **_axes(i), hovertemplate=hover + unit + "<extra></extra>"))
     fig.add_traces(traces)
-    _titles(fig, "y", [title for *_, title in metrics])
-    fig.update_layout(barmode="stack", legend_title_text="stage")
+    # the legend lies under the plots, one line: a tall legend beside them was cut off at 16 designs
+    fig.update_layout(barmode="stack", legend={"title": {"text": "stage"}, "orientation": "h", "yref": "container",
+                                               "yanchor": "bottom", "y": 0, "x": 0})
+    if flat:
+        _horizontal(fig, len(metrics), names)
+        _titles(fig, "x", [title for *_, title in metrics])
+    else:
+        _titles(fig, "y", [title for *_, title in metrics])
     return fig
 
 

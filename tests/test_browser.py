@@ -87,7 +87,7 @@ def test_first_load_compares_the_default_designs_and_shows_resnet18_layers(page)
     stages = page.get_by_role("grid", name="Stages")
     layer1 = r18.stages.set_index("stage").loc["layer1"]
     assert layer1["params"] == 2 * 2 * (3 * 3 * 64 * 64 + 2 * 64)  # two blocks of two 3×3 convs + BN, by hand
-    expect(stages.get_by_role("row").filter(has_text="layer1")).to_contain_text(str(layer1["params"]))
+    expect(stages.get_by_role("row").filter(has_text="layer1")).to_contain_text(f"{layer1['params']:,}")
     expect(stages).to_contain_text("1×64×56×56")  # the stem's output at 224×224
     expect(page.get_by_role("grid", name="Layers")).to_contain_text("layer1.0.conv1")
 

@@ -149,8 +149,9 @@ def test_comparison_view_scales_units_and_puts_ratios_next_to_metrics():
     view = comparison_view(df, baseline="resnet18")
     assert list(view["design"]) == ["resnet18 (baseline)", "resnet50"]
     headers = list(view.columns)
-    assert headers[:5] == ["design", "depths", "widths", "params (M)", "params ×base"]
-    assert headers.index("MACs ×base") == headers.index("MACs (G)") + 1
+    # key columns first (pinned beside the name), then the input size, then the ratios (issue 9, finding 10)
+    assert headers[:4] == ["design", "params (M)", "MACs (G)", "input"]
+    assert headers.index("MACs ×base") == headers.index("params ×base") + 1
     assert list(view["params (M)"]) == [11.69, 25.56]  # torchvision: 11,689,512 and 25,557,032
     assert list(view["params ×base"]) == [1.0, round(25_557_032 / 11_689_512, 2)]
     assert list(view["depths"]) == ["2, 2, 2, 2", "3, 4, 6, 3"]
@@ -186,9 +187,9 @@ def test_layers_view_writes_shapes_and_kernels_like_the_seed_notes():
     assert (layers.loc["conv1", "kernel"], layers.loc["conv1", "stride"]) == ("7×7", "2")
     assert layers.loc["bn1", "kernel"] == "" and layers.loc["bn1", "groups"] == ""
     assert layers.loc["maxpool", "output (N×C×H×W)"] == "1×64×56×56"
-    assert layers.loc["fc", "params"] == 512 * 1000 + 1000
-    stages = stages_view(analyse(R18).stages)
-    assert sum(stages["params %"]) == pytest.approx(100, abs=0.5)
+    assert layers.loc["fc", "params"] == f"{512 * 1000 + 1000:,}"
+    stages = stages_view(analyse(R18).stages).iloc[:-1]  # without the totals row
+    assert sum(float(p.rstrip(" %")) for p in stages["params %"]) == pytest.approx(100, abs=0.5)
     assert list(stages["stage"]) == ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
 
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from arch_lab.errors import SpecError
+from arch_lab.latency.catalog import cpu_model  # noqa: F401 (re-exported)
 from arch_lab.latency.sampling import Clock, CudaClock, HostClock
 
 # Dense (no 2:4 sparsity) peak TFLOP/s per dtype. "fp32" is the non-tensor-core FP32 rate, since "fp32"
@@ -43,15 +44,6 @@ def peak_tflops(device_name: str, dtype: str, sm_count: int) -> tuple[str, float
         if re.search(pattern, device_name):
             return (gpu, peaks[dtype]) if sm_count == sms else None
     return None
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "cpu"
 
 
 def host_environment() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from arch_lab.errors import SpecError
+from arch_lab.latency.catalog import COMPILE_MODES, CUDA_ONLY, DTYPE_NAMES, MODES  # noqa: F401 (re-exported)
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES: dict[str, torch.dtype] = {
@@ -24,12 +25,6 @@ DTYPES: dict[str, torch.dtype] = {
     "bf16": torch.bfloat16,
     "fp16": torch.float16,
 }
-COMPILE_MODES = {"compile": "default", "compile-max-autotune": "max-autotune",
-                 "compile-reduce-overhead": "reduce-overhead"}
-"""Our mode -> ``torch.compile(mode=...)``: "max-autotune" benchmarks kernel choices while compiling,
-"reduce-overhead" replays CUDA graphs (so it is CUDA-only; on a CPU it would silently be "default")."""
-MODES = ("eager", "cuda_graph", *COMPILE_MODES)
-CUDA_ONLY = {"dtype": ("tf32",), "mode": ("cuda_graph", "compile-reduce-overhead")}
 MAX_BUDGET_S = 600.0
 """One measurement holds the process-wide lock for its whole budget, so a budget is capped at 10 minutes."""
 MAX_BATCH_SIZES = 8

@@ -38,6 +38,18 @@ CSS = """
 #spec-status.invalid p, #spec-status.invalid strong { color: var(--error-text-color) !important; }
 #spec-status.valid p, #spec-status.valid strong { color: #15803d !important; }
 .hint p { font-size: 0.85em; color: var(--body-text-color-subdued); }
+/* Until the chart library has drawn the first chart (it loads when the Compare tab is first shown),
+   say so instead of leaving blank boxes. */
+#charts-loading { padding: 0.5em 1em; border-radius: 6px; background: var(--block-background-fill); }
+.gradio-container:has(#stage-breakdown .js-plotly-plot) #charts-loading { display: none; }
+/* Phone width: nothing may widen the page (flex items default to min-width: auto, so one wide table or
+   chart widened every ancestor); wide tables and charts scroll inside their own box instead. Plain rules,
+   no media query: gradio's CSS scoping drops rules nested in @media. */
+.gradio-container, .gradio-container .main, .gradio-container .wrap, .gradio-container main,
+.gradio-container .column, .gradio-container .block, .gradio-container .form, .gradio-container .tabs,
+.gradio-container .tabitem, .gradio-container .tab-wrapper { min-width: 0 !important; max-width: 100%; }
+.gradio-container .row { flex-wrap: wrap !important; }
+.gradio-container .js-plotly-plot, .gradio-container .plot-container { max-width: 100% !important; }
 """
 INTRO = f"""\
 # {TITLE}
@@ -54,15 +66,16 @@ def build_app() -> GuardedBlocks:
         designs = gr.State(default_designs())
         latency = gr.State({})
         gr.Markdown(INTRO)
+        app_wide = design_panel.build_globals()
         with gr.Tabs() as tabs:
             with gr.Tab("Design", id="design"):
-                design_panel.build(designs, tabs, demo.load)
+                design_panel.build(designs, tabs, demo.load, app_wide)
             with gr.Tab("Compare", id="compare"):
                 compare_panel.build(designs, latency, demo.load)
             with gr.Tab("Layers", id="layers"):
                 layers_panel.build(designs, demo.load)
-            with gr.Tab("Latency", id="latency"):
-                latency_panel.build(designs, latency)
+            with gr.Tab("Latency", id="latency") as latency_tab:
+                latency_panel.build(designs, latency, latency_tab)
             with gr.Tab("API", id="api"):
                 api.build()
     # api_open=False: the direct /run and /api routes would bypass the queue and its size cap

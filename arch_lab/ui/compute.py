@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from arch_lab import Report, analyse, compare
+from arch_lab.analysis import Report, analyse
+from arch_lab.compare import SPEC_COLUMNS, compare
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.state import DesignSet
 
@@ -20,15 +21,36 @@ LatencyStore = Mapping[str, Mapping[str, Any]]
 """``spec.key()`` -> ``{"summary": {column: value}, "rows": [one record per batch size], "device": str}``."""
 
 
-def reports_of(specs: Iterable[ResNetSpec]) -> list[Report]:
-    """The reports of ``specs``; a design over the limits raises ``LimitError`` (a ``SpecError``)."""
-    return [analyse(spec) for spec in specs]
+def reports_of(specs: Iterable[ResNetSpec], batch_size: int = 1) -> list[Report]:
+    """The reports of ``specs`` at ``batch_size``; a design over the limits raises ``LimitError`` (a
+    ``SpecError``)."""
+    return [analyse(spec, batch_size=batch_size) for spec in specs]
+
+
+CSV_SPEC_FIELDS = ("strides", "stem_width", "se_ratio", "in_channels", "num_classes", "conv_bias",
+                   "zero_init_residual")
+"""Spec fields the comparison table leaves out that can still tell two designs apart: the CSV has them."""
+
+
+def csv_table(df: pd.DataFrame, specs: Iterable[ResNetSpec], baseline: str | None) -> pd.DataFrame:
+    """The comparison as the CSV gets it: a ``baseline`` flag after the name, and the spec fields that
+    distinguish designs (per-stage lists as ``[2, 2]``, like the table's)."""
+    if df.empty:
+        return df
+    out = df.copy()
+    out.insert(1, "baseline", [name == baseline for name in out["name"]])
+    specs = list(specs)
+    for i, field in enumerate(CSV_SPEC_FIELDS):
+        values = [getattr(spec, field) for spec in specs]
+        values = [str(list(v)) if isinstance(v, tuple) else v for v in values]
+        out.insert(len(SPEC_COLUMNS) + 1 + i, field, values)
+    return out
 
 
 def comparison(designs: DesignSet, latency: LatencyStore | None = None) -> tuple[pd.DataFrame, list[Report]]:
     """The library's comparison table of the set (ratios against its baseline), with latency columns for
     the designs that were measured, and the reports it was made from."""
-    reports = reports_of(designs.designs)
+    reports = reports_of(designs.designs, designs.batch_size)
     if not reports:
         return pd.DataFrame(), []
     latency = latency or {}

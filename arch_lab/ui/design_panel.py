@@ -12,15 +12,18 @@ from typing import Any
 
 import gradio as gr
 
-from arch_lab import SpecError, analyse, list_presets, load_preset
+from arch_lab.analysis import analyse
+from arch_lab.errors import SpecError
 from arch_lab.export import designs_from_json
+from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec, parse_json, read_text_file
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_designs_json
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
 from arch_lab.ui.guard import handler, refuse
-from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
-from arch_lab.ui.views import designs_view, escape_markdown
+from arch_lab.ui.published import published_line
+from arch_lab.ui.state import INPUT_SIZE_RANGE, MAX_ANALYSIS_BATCH, MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet, checked_int
+from arch_lab.ui.views import designs_view, escape_markdown, text
 
 START_PRESET = "resnet18"
 PRIVATE = {"api_visibility": "private"}
@@ -86,18 +89,42 @@ def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
     return w
 
 
-def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
+def build_globals() -> tuple[gr.Number, gr.Button, gr.Number]:
+    """The app-wide controls above the tabs: one input size for every design, and the analysis batch size."""
+    with gr.Row(elem_id="app-wide"):
+        size = gr.Number(label="input size for all designs (px)", value=224, precision=0, minimum=INPUT_SIZE_RANGE[0],
+                         maximum=INPUT_SIZE_RANGE[1], min_width=160, elem_id="global-input-size",
+                         info="presets load at this size too")
+        apply = gr.Button("Apply to all designs", size="sm", scale=0, min_width=160)
+        batch = gr.Number(label="analysis batch size", value=1, precision=0, minimum=1, maximum=MAX_ANALYSIS_BATCH,
+                          min_width=160, elem_id="analysis-batch", info="MACs and memory are for a batch this size")
+    return size, apply, batch
+
+
+def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
+          app_wide: tuple[gr.Number, gr.Button, gr.Number]) -> None:
     """Lay out the Design tab and wire its events (all private: not part of the public API).
 
     ``load`` is the app's ``demo.load``: the design list is drawn on page load too, since a session starts
-    with the default designs rather than an empty set.
+    with the default designs rather than an empty set. ``app_wide`` are :func:`build_globals`'s controls.
+
+    The editor always says what it edits: a new design (after loading a preset; "Add" appends it) or a
+    design of the comparison (after "Edit" or "Add"; "Update" replaces that one, and says so). "Update" is
+    disabled while the editor holds a new design, so nothing is overwritten unseen.
     """
+    global_size, apply_size, global_batch = app_wide
     start = load_preset(START_PRESET)
+    editing = gr.State(None)
+    pending = gr.State(None)
+    """The design an Add/Update just made, for _refresh to select once the list is redrawn."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             gr.Markdown("### 1 · Edit a design")
             preset = gr.Dropdown(label="Start from preset", choices=list_presets(), value=START_PRESET,
-                                 info="loads the preset into the editor; then change any field")
+                                 info="loads the preset into the editor as a new design; then change any field")
+            target = gr.Markdown(editing_line(None), elem_id="editing-target")
+            published = gr.Markdown(published_line(START_PRESET), elem_id="published-accuracy",
+                                    elem_classes=["hint"])
             with gr.Tabs():
                 with gr.Tab("Fields"):
                     widgets = _field_widgets(spec_to_form(start))
@@ -106,8 +133,8 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
             status_line = gr.Markdown(status_markdown(start), elem_id="spec-status", elem_classes=["valid"])
             with gr.Row():
                 add_btn = gr.Button("Add to comparison", variant="primary")
-                update_btn = gr.Button("Update selected design")
-        with gr.Column(scale=2):
+                update_btn = gr.Button("Update (no design loaded)", interactive=False, elem_id="update-button")
+        with gr.Column(scale=2, min_width=300):
             gr.Markdown("### 2 · Designs in the comparison")
             listing = gr.Dataframe(value=_listing(DesignSet()), label="Designs", interactive=False,
                                    max_height=300)
@@ -133,8 +160,12 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
         return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status(spec)]
 
     @handler
-    def on_preset(name: str) -> list[Any]:
-        return load_spec(load_preset(name))
+    def on_preset(name: str, size: Any) -> list[Any]:
+        """A preset as a new design, at the app-wide input size."""
+        if not isinstance(name, str) or name not in list_presets():
+            raise SpecError("preset", "choose one of the listed presets")
+        spec = load_preset(name).replace(input_size=checked_int("input size", size, *INPUT_SIZE_RANGE))
+        return [*load_spec(spec), *editing_outputs(None), published_line(name)]
 
     @handler
     def on_fields(text: str, *values: Any) -> tuple[Any, str]:
@@ -166,28 +197,55 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
         return spec
 
     @handler
-    def on_add(ds: DesignSet, *values: Any) -> tuple[DesignSet, Any]:
-        new = ds.add(edited_spec(values))
-        return new, _selection(new, new.names[-1])
+    def on_add(ds: DesignSet, *values: Any) -> tuple[Any, ...]:
+        """Append the editor's design; the editor then edits it. A taken name is suffixed, and said so."""
+        try:
+            spec = edited_spec(values)
+            new = ds.add(spec)
+        except SpecError as exc:  # titled by what failed; the selection is left alone (it is not an output)
+            raise refuse(f"Design not added — {str(exc)[:400]}",
+                         title=f"Design not added: {str(exc.field)[:40]} is not valid") from None
+        added = new.names[-1]
+        if added != spec.name:
+            gr.Warning(f"A design named “{spec.name}” is already in the comparison, so this one was added as "
+                       f"“{added}”.", title="Added under a new name")
+        return new, added, added, *editing_outputs(added)
 
     @handler
-    def on_update(ds: DesignSet, name: str | None, *values: Any) -> tuple[DesignSet, Any]:
+    def on_update(ds: DesignSet, name: Any, *values: Any) -> tuple[Any, ...]:
+        """Replace the design the editor edits (never the list's selection) and say which."""
+        if not name:
+            raise refuse("The editor holds a new design: press “Add to comparison”, or select a design and press "
+                         "“Edit” to change it", title="No design to update")
+        if name not in ds.names:
+            raise refuse(f"“{str(name)[:60]}” is no longer in the comparison; press “Add to comparison” to add "
+                         "the editor's design", title="No design to update")
         spec = edited_spec(values)
-        new = ds.update(_required(ds, name), spec)
-        return new, _selection(new, new.names[ds.names.index(name)])
+        new = ds.update(name, spec)
+        updated = new.names[ds.names.index(name)]
+        renamed = f" (renamed to “{updated}”: “{spec.name}” is taken)" if updated != spec.name else ""
+        gr.Info(f"Updated “{name}”{renamed}.", title="Design updated")
+        return new, updated, updated, *editing_outputs(updated)
 
-    preset.input(on_preset, preset, spec_outputs, **QUIET)
+    edit_outputs = [editing, target, update_btn]
+    preset.input(on_preset, [preset, global_size], [*spec_outputs, *edit_outputs, published], **QUIET)
     # .change, not .input: gradio 6 fires a textbox's "input" on key presses only, missing paste and delete
     gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status_line], trigger_mode="always_last",
           **QUIET)
     code.input(on_code, code, [*fields, status_line], trigger_mode="always_last", **QUIET)
-    add_btn.click(on_add, [designs, *fields], [designs, selected], **PRIVATE)
-    update_btn.click(on_update, [designs, selected, *fields], [designs, selected], **PRIVATE)
+    # the selection is set by _refresh (designs.change) from the editing target, so a failed Add or Update
+    # shows its error on the status line only, never as an error badge on "Selected design"
+    add_btn.click(on_add, [designs, *fields], [designs, widgets["name"], pending, *edit_outputs],
+                  show_progress_on=[status_line], **PRIVATE)
+    update_btn.click(on_update, [designs, editing, *fields], [designs, widgets["name"], pending, *edit_outputs],
+                     show_progress_on=[status_line], **PRIVATE)
 
     @handler
-    def on_rename(ds: DesignSet, name: str | None, new: str) -> tuple[DesignSet, Any, str]:
+    def on_rename(ds: DesignSet, name: str | None, new: str, edited: Any) -> tuple[Any, ...]:
         result = ds.rename(_required(ds, name), new)
-        return result, _selection(result, result.names[ds.names.index(name)]), ""
+        renamed = result.names[ds.names.index(name)]
+        follow = editing_outputs(renamed) if edited == name else [gr.skip()] * 3
+        return result, _selection(result, renamed), "", *follow
 
     @handler
     def on_duplicate(ds: DesignSet, name: str | None) -> tuple[DesignSet, Any]:
@@ -196,7 +254,8 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
 
     @handler
     def on_edit(ds: DesignSet, name: str | None) -> list[Any]:
-        return load_spec(ds.get(_required(ds, name)))
+        name = _required(ds, name)
+        return [*load_spec(ds.get(name)), *editing_outputs(name), ""]
 
     @handler
     def on_remove(ds: DesignSet, name: str | None) -> DesignSet:
@@ -207,24 +266,42 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any]) -> None:
         return ds.with_baseline(_required(ds, name))
 
     @handler
-    def on_upload(path: Any) -> DesignSet:
+    def on_upload(ds: DesignSet, path: Any) -> DesignSet:
         """A saved design set: the same size, format and limit checks as the public API's."""
         if not isinstance(path, str):
             raise SpecError("file", "expected one uploaded JSON file")
         specs = designs_from_json(read_text_file(path), source="design set")
         if len(specs) > MAX_DESIGNS:
             raise SpecError("designs", f"the file holds {len(specs)} designs; the app compares at most {MAX_DESIGNS}")
-        new = DesignSet.of(specs)
-        reports_of(new.designs)
+        new = DesignSet.of(specs).with_batch_size(ds.batch_size)
+        reports_of(new.designs, new.batch_size)
         return new
 
-    rename_btn.click(on_rename, [designs, selected, new_name], [designs, selected, new_name], **PRIVATE)
+    rename_btn.click(on_rename, [designs, selected, new_name, editing], [designs, selected, new_name, *edit_outputs],
+                     **PRIVATE)
     duplicate_btn.click(on_duplicate, [designs, selected], [designs, selected], **PRIVATE)
     remove_btn.click(on_remove, [designs, selected], designs, **PRIVATE)
     baseline_btn.click(on_baseline, [designs, selected], designs, **PRIVATE)
-    edit_btn.click(on_edit, [designs, selected], spec_outputs, **QUIET)
-    upload.upload(on_upload, upload, designs, **PRIVATE)
-    gr.on([designs.change, load], _refresh, [designs, selected], [listing, selected, download], **QUIET)
+    edit_btn.click(on_edit, [designs, selected], [*spec_outputs, *edit_outputs, published], **QUIET)
+    upload.upload(on_upload, [designs, upload], designs, **PRIVATE)
+    gr.on([designs.change, load], _refresh, [designs, selected, pending, editing],
+          [listing, selected, download, pending, *edit_outputs], **QUIET)
+
+    @handler
+    def on_apply_size(ds: DesignSet, size: Any) -> tuple[Any, ...]:
+        """Every design, and the editor, at the app-wide input size."""
+        size = checked_int("input size", size, *INPUT_SIZE_RANGE)
+        return ds.with_input_size(size), size, size
+
+    @handler
+    def on_batch(ds: DesignSet, batch: Any) -> DesignSet:
+        return ds.with_batch_size(batch)
+
+    apply_size.click(on_apply_size, [designs, global_size],
+                     [designs, widgets["input_height"], widgets["input_width"]], **PRIVATE)
+    global_size.submit(on_apply_size, [designs, global_size],
+                       [designs, widgets["input_height"], widgets["input_width"]], **PRIVATE)
+    global_batch.change(on_batch, [designs, global_batch], designs, trigger_mode="always_last", **PRIVATE)
     compare_btn.click(lambda: gr.Tabs(selected="compare"), None, tabs, **QUIET)
 
 
@@ -233,12 +310,31 @@ def editor_spec(text: Any) -> ResNetSpec:
     return ResNetSpec.from_dict(parse_json(text, "JSON", max_chars=MAX_TEXT_CHARS))
 
 
+def editing_line(name: str | None) -> str:
+    """What the editor edits, in words."""
+    if name is None:
+        return "✎ Editing a **new design** — “Add to comparison” appends it; nothing in the comparison changes."
+    return (f"✎ Editing **{escape_markdown(name)}** from the comparison — “Update” replaces it; "
+            "“Add to comparison” adds a copy.")
+
+
+def editing_outputs(name: str | None) -> list[Any]:
+    """The editing state, its line and the Update button (named after the design it would replace)."""
+    label = f"Update “{name}”" if name else "Update (no design loaded)"
+    return [name, editing_line(name), gr.Button(value=label, interactive=name is not None)]
+
+
 @handler
-def _refresh(ds: DesignSet, selected: str | None) -> tuple[Any, Any, str | None]:
-    """The list, the selection (kept if still there, else the last design) and the design-set file."""
+def _refresh(ds: DesignSet, selected: str | None, pending: Any = None, editing: Any = None) -> tuple[Any, ...]:
+    """The list, the selection (a just-added or updated design, else kept if still there, else the last
+    design), the design-set file, and the editing target (dropped if its design was removed)."""
     names = ds.names
     file = write_designs_json(ds.designs) if names else None
-    return _listing(ds), _selection(ds, selected if selected in names else (names[-1] if names else None)), file
+    if pending in names:
+        selected = pending
+    edit = editing_outputs(editing if editing in names else None) if editing not in names else [gr.skip()] * 3
+    return (_listing(ds), _selection(ds, selected if selected in names else (names[-1] if names else None)), file,
+            None, *edit)
 
 
 def _selection(ds: DesignSet, name: str | None) -> Any:
@@ -247,8 +343,9 @@ def _selection(ds: DesignSet, name: str | None) -> Any:
 
 
 def _listing(ds: DesignSet) -> Any:
-    reports = reports_of(ds.designs)
-    return designs_view(ds.names, ds.baseline, [r.params for r in reports], [r.macs for r in reports])
+    reports = reports_of(ds.designs, ds.batch_size)
+    return designs_view(ds.names, ds.baseline, [r.params for r in reports], [r.macs for r in reports],
+                        [text(f"{r.input_size[0]}x{r.input_size[1]}") for r in reports])
 
 
 def _required(ds: DesignSet, name: Any) -> str:

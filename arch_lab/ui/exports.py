@@ -1,4 +1,5 @@
-"""Files the app hands out (comparison CSV, design-set JSON): each in a fresh temporary directory.
+"""Files the app hands out (comparison and latency CSV, design-set JSON, ONNX models), each in a fresh
+temporary directory.
 
 No path is ever built from user text: the directory comes from :func:`tempfile.mkdtemp` and the file
 names are fixed. Gradio copies a returned file into its own cache (cleaned by ``Blocks(delete_cache=…)``),
@@ -9,6 +10,7 @@ requests arrive, the disk holds a bounded number of them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from arch_lab.export import comparison_to_csv, designs_to_json
+from arch_lab.export import comparison_to_csv
 from arch_lab.spec import ResNetSpec
 
 KEEP_COUNT = 16
@@ -52,7 +54,14 @@ def write_comparison_csv(df: pd.DataFrame) -> str:
     return str(path)
 
 
+def designs_file_text(designs: Sequence[ResNetSpec]) -> str:
+    """A saved design set: the specs only (``{"designs": [{"spec": {...}}, ...]}``, what
+    ``designs_from_json`` reads). Reports are derived data, recomputed on opening; saving them made a
+    16-design set (1.26 MB) too large to reopen."""
+    return json.dumps({"designs": [{"spec": spec.to_dict()} for spec in designs]}, indent=1)
+
+
 def write_designs_json(designs: Sequence[ResNetSpec]) -> str:
     path = fresh_file("designs.json")
-    path.write_text(designs_to_json(list(designs)), encoding="utf-8")
+    path.write_text(designs_file_text(designs), encoding="utf-8")
     return str(path)

@@ -1,29 +1,37 @@
-"""Latency tab: time every design in the comparison on this machine, one measurement at a time.
+"""Latency tab: time the designs in the comparison (all, or the ones ticked) on this machine, one
+measurement at a time.
 
-It says plainly where it measures (the GPU's name, or "CPU" with the processor and thread count). Any
+It says plainly where it measures (the GPU's name, or "CPU" with the processor and thread count) — worked
+out when the tab is first opened, since that needs torch and the app does not import torch to start. Any
 script can send this event, so :func:`measure` checks every input as strictly as the widgets do and takes
 its time from :data:`QUOTA` (measurement seconds per minute, per session and for everyone, with a short
 queue of its own); ``measure_latency`` holds a process-wide lock besides, so two users never time at once.
-Results go into the session's latency store and from there into the Compare tab.
+Results go into the session's latency store and from there into the Compare tab. A row whose statistics
+are thin (few timed calls, or a wide p10–p90 spread) carries a warning, and the table downloads as CSV
+with the device and settings it was measured with.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
-import torch
 
-from arch_lab import SpecError, charts
-from arch_lab.latency import DTYPES, MODES, LatencyResult, measure_latency
-from arch_lab.latency.devices import cpu_model
-from arch_lab.latency.options import CUDA_ONLY
+from arch_lab import charts
+from arch_lab.errors import SpecError
+from arch_lab.latency.catalog import CUDA_ONLY, DTYPE_NAMES, MODES, cpu_model
 from arch_lab.ui.compute import LatencyStore, latency_frames
+from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.quota import MeasurementQuota
-from arch_lab.ui.state import DesignSet
+from arch_lab.ui.state import MAX_DESIGNS, DesignSet, default_designs
 from arch_lab.ui.views import escape_markdown
+
+if TYPE_CHECKING:
+    from arch_lab.latency import LatencyResult
 
 BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
 BUDGET_RANGE = (1, 30)
@@ -31,72 +39,165 @@ BUDGET_RANGE = (1, 30)
 SETUP_S = 0.5
 """Allowance per design for building the model, charged with its budget when a request reserves time."""
 QUOTA = MeasurementQuota()
+MIN_TIMED_CALLS = 10
+"""Fewer timed calls than this: the median and percentiles rest on too little, the row says so."""
+MAX_SPREAD = 1.25
+"""p90 / median above this: the timings scatter (a busy machine, frequency changes), the row says so."""
+PROGRESS_TICK_S = 0.25
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
                   "throughput_img_s": "throughput (img/s, back to back)", "count": "timed calls",
                   "peak_memory_mb": "peak memory (MB)", "note": "note", "error": "error"}
-EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "device", "settings"])
+EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "warning", "device", "settings"])
+DEVICE_PENDING = ("**Measured on this machine's CPU, or its GPU when there is one** — the device is named here "
+                  "once torch has loaded.")
+INTRO = (" Every ticked design is timed in turn (randomly initialised weights, eval mode, inference only); the "
+         "median of many calls is reported, with p10–p90 as the spread.")
 
 
 def where_measured() -> str:
-    """Plain words for the device a measurement with ``device="auto"`` runs on."""
+    """Plain words for the device a measurement with ``device="auto"`` runs on (imports torch)."""
+    import torch
+
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name()}"
     return f"CPU: {cpu_model()}, {torch.get_num_threads()} threads (no GPU on this machine)"
 
 
-def options_here() -> tuple[list[str], list[str]]:
+def options_here(cuda: bool | None = None) -> tuple[list[str], list[str]]:
     """The dtypes and modes that apply on this machine (CUDA-only ones are hidden on a CPU)."""
-    if torch.cuda.is_available():
-        return list(DTYPES), list(MODES)
-    return ([d for d in DTYPES if d not in CUDA_ONLY["dtype"]], [m for m in MODES if m not in CUDA_ONLY["mode"]])
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    if cuda:
+        return list(DTYPE_NAMES), list(MODES)
+    return ([d for d in DTYPE_NAMES if d not in CUDA_ONLY["dtype"]], [m for m in MODES if m not in CUDA_ONLY["mode"]])
 
 
-def build(designs: gr.State, latency: gr.State) -> None:
-    gr.Markdown(f"**Measured on {escape_markdown(where_measured())}.** Every design in the comparison is timed "
-                "in turn (randomly initialised weights, eval mode, inference only); the median of many calls is "
-                "reported, with p10–p90 as the spread.", elem_id="device-label")
-    dtypes, modes = options_here()
+def warning_for(row: dict[str, Any]) -> str:
+    """Why a row's statistics are thin ("" when they are not)."""
+    if row.get("error"):
+        return ""
+    problems = []
+    count, median, p90 = row.get("count") or 0, row.get("median_ms"), row.get("p90_ms")
+    if count < MIN_TIMED_CALLS:
+        problems.append(f"only {count} timed calls (want ≥ {MIN_TIMED_CALLS}): raise the time budget")
+    if median and p90 and p90 / median > MAX_SPREAD:
+        problems.append(f"wide spread: p90 is {p90 / median:.2f}× the median (machine busy?)")
+    return "; ".join(problems)
+
+
+def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
+    """Lay out the Latency tab; ``tab`` is its ``gr.Tab``, whose first opening names the device."""
+    device_label = gr.Markdown(DEVICE_PENDING + INTRO, elem_id="device-label")
+    dtypes, modes = options_here(cuda=False)  # the CPU's; widened on opening if there is a GPU
+    start = list(default_designs().names)  # a session starts with these; designs.change keeps it in step
+    which = gr.CheckboxGroup(label="designs to time", choices=start, value=start, elem_id="latency-designs",
+                             info="untick the ones you do not need timed (each takes its time budget)")
     with gr.Row():
-        batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], scale=3)
-        dtype = gr.Dropdown(label="dtype", choices=dtypes, value="fp32", scale=1)
-        mode = gr.Dropdown(label="mode", choices=modes, value="eager", scale=1,
+        batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], min_width=240)
+        dtype = gr.Dropdown(label="dtype", choices=dtypes, value="fp32", min_width=120)
+        mode = gr.Dropdown(label="mode", choices=modes, value="eager", min_width=160,
                            info="compile: torch.compile first (slow to start)")
     with gr.Row():
         channels_last = gr.Checkbox(label="channels_last memory format", value=False)
         budget_s = gr.Slider(label="time budget per design (s)", minimum=BUDGET_RANGE[0], maximum=BUDGET_RANGE[1],
-                             step=1, value=3, info=f"measurement is shared: at most {QUOTA.session_s:.0f} s per "
-                             f"{QUOTA.window_s:.0f} s per user")
+                             step=1, value=3, min_width=240, info=f"measurement is shared: at most "
+                             f"{QUOTA.session_s:.0f} s per {QUOTA.window_s:.0f} s per user")
     run = gr.Button("Measure latency", variant="primary")
     results = gr.Dataframe(value=EMPTY_RESULTS, label="Latency results", interactive=False, wrap=False,
                            elem_id="latency-table")
+    csv = gr.DownloadButton("Download latency CSV", value=None, size="sm", elem_id="latency-csv")
     curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
                      elem_id="latency-curves")
 
+    tab.select(describe_device, None, [device_label, dtype, mode], api_visibility="private", show_progress="hidden")
     # Several may enter at once so that the quota, not gradio's shared queue, holds the waiting ones.
-    run.click(measure, [designs, batch_sizes, dtype, channels_last, mode, budget_s], latency,
+    run.click(measure, [designs, which, batch_sizes, dtype, channels_last, mode, budget_s], latency,
               concurrency_limit=QUOTA.max_waiting + 2, concurrency_id="latency", api_visibility="private",
               show_progress_on=results)
-    gr.on([designs.change, latency.change], show, [designs, latency], [results, curves],
+    gr.on([designs.change, latency.change], show, [designs, latency], [results, curves, csv],
           api_visibility="private", show_progress="hidden")
+    designs.change(keep_ticked, [designs, which], which, api_visibility="private", show_progress="hidden")
 
 
 @handler
-def measure(designs: DesignSet, batch_sizes: list[int], dtype: str, channels_last: bool, mode: str, budget_s: float,
-            request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008
-    """Measure every design in the set with the same settings; the result replaces the store (so all
-    designs shown were timed alike, and a session's store never outgrows its set)."""
-    if not len(designs):
-        raise refuse("Add designs on the Design tab first")
-    settings = checked_settings(batch_sizes, dtype, channels_last, mode, budget_s)
-    new: dict[str, Any] = {}
-    count = len(designs)
-    with QUOTA.slot(request.session_hash or "anonymous", count * (settings["budget_s"] + SETUP_S)):
-        for i, spec in enumerate(designs.designs):
-            def report(fraction: float, message: str, i: int = i, name: str = spec.name) -> None:
-                progress((i + fraction) / count, desc=f"{name} ({i + 1}/{count}): {message}")
+def describe_device() -> tuple[str, Any, Any]:
+    """The device label and the options that apply here (loads torch: only when the tab is opened)."""
+    dtypes, modes = options_here()
+    return (f"**Measured on {escape_markdown(where_measured())}.**" + INTRO, gr.Dropdown(choices=dtypes),
+            gr.Dropdown(choices=modes))
 
-            new[spec.key()] = entry(measure_latency(spec, progress=report, **settings))
+
+@handler
+def keep_ticked(ds: DesignSet, ticked: Any) -> Any:
+    """The designs to time: the set's names; ticked ones stay ticked, new designs come ticked."""
+    ticked = set(ticked) if isinstance(ticked, list) else set()
+    names = list(ds.names)
+    fresh = [n for n in names if n in ticked] if ticked else names
+    return gr.CheckboxGroup(choices=names, value=fresh or names)
+
+
+@handler
+def measure(designs: DesignSet, which: Any, batch_sizes: list[int], dtype: str, channels_last: bool, mode: str,
+            budget_s: float, request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008
+    """Measure the ticked designs with the same settings; the result replaces the store (so all designs
+    shown were timed alike, and a session's store never outgrows its set)."""
+    if not len(designs):
+        raise refuse("Add designs on the Design tab first", title="Nothing to measure")
+    chosen = checked_designs(designs, which)
+    settings = checked_settings(batch_sizes, dtype, channels_last, mode, budget_s)
+    from arch_lab.latency import measure_latency
+
+    new: dict[str, Any] = {}
+    count = len(chosen)
+    with QUOTA.slot(request.session_hash or "anonymous", count * (settings["budget_s"] + SETUP_S)):
+        for i, spec in enumerate(chosen):
+            new[spec.key()] = entry(_with_progress(
+                lambda report, spec=spec: measure_latency(spec, progress=report, **settings),
+                lambda fraction, message, i=i, name=spec.name: progress(
+                    (i + fraction) / count, desc=f"{name} ({i + 1}/{count}): {message}"),
+                settings["budget_s"] + SETUP_S))
     return new
+
+
+def _with_progress(run: Any, show: Any, expected_s: float) -> Any:
+    """``run(report)`` in a worker thread while this thread moves the bar within the design: by the
+    measurement's own reports, and between them by the time spent against the time it may take (a
+    measurement is bounded by its budget)."""
+    state: dict[str, Any] = {"fraction": 0.0, "message": "building the model"}
+    outcome: dict[str, Any] = {}
+
+    def report(fraction: float, message: str) -> None:
+        state["fraction"], state["message"] = fraction, message
+
+    def work() -> None:
+        try:
+            outcome["value"] = run(report)
+        except BaseException as exc:  # handed back to the handler's thread
+            outcome["error"] = exc
+
+    start = time.monotonic()
+    worker = threading.Thread(target=work, name="latency-measure", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        by_time = min(0.99, (time.monotonic() - start) / max(expected_s, 1e-3))
+        show(max(state["fraction"], by_time), state["message"])
+        worker.join(PROGRESS_TICK_S)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def checked_designs(designs: DesignSet, which: Any) -> list:
+    """The designs to time: names from the set, in the set's order."""
+    if not isinstance(which, list) or not which or len(which) > MAX_DESIGNS \
+            or not all(isinstance(n, str) for n in which):
+        raise SpecError("designs to time", "tick at least one design")
+    unknown = [n for n in which if n not in designs.names]
+    if unknown:
+        raise SpecError("designs to time", f"{unknown[0][:60]!r} is not in the comparison")
+    return [spec for spec in designs.designs if spec.name in set(which)]
 
 
 def checked_settings(batch_sizes: Any, dtype: Any, channels_last: Any, mode: Any, budget_s: Any) -> dict[str, Any]:
@@ -122,20 +223,43 @@ def entry(result: LatencyResult) -> dict[str, Any]:
     s = result.settings
     where = f"GPU: {result.device_name}" if result.device_type == "cuda" else \
         f"CPU: {result.device_name}, {s.get('threads')} threads"
-    return {"summary": result.summary_columns(), "rows": result.to_dict()["rows"], "device": where,
+    rows = result.to_dict()["rows"]
+    summary = result.summary_columns()
+    for row in rows:  # the spread and the conditions travel into the comparison and its CSV
+        b = row["batch_size"]
+        summary[f"latency_p10_ms_b{b}"] = row.get("p10_ms")
+        summary[f"latency_p90_ms_b{b}"] = row.get("p90_ms")
+        summary[f"latency_calls_b{b}"] = row.get("count")
+    summary.update({"latency_device": where, "latency_dtype": s.get("dtype"), "latency_mode": s.get("mode"),
+                    "latency_threads": s.get("threads"), "latency_channels_last": str(s.get("channels_last"))})
+    return {"summary": summary, "rows": rows, "device": where, "threads": s.get("threads"),
+            "dtype": s.get("dtype"), "mode": s.get("mode"), "channels_last": s.get("channels_last"),
             "settings": f"{s.get('dtype')}, {s.get('mode')}, channels_last={s.get('channels_last')}"}
 
 
-@handler
-def show(designs: DesignSet, store: LatencyStore) -> tuple[pd.DataFrame, Any]:
-    """A row per measured design and batch size, and the latency-vs-batch chart."""
-    frames = []
+def results_frame(designs: DesignSet, store: LatencyStore) -> pd.DataFrame:
+    """A row per measured design and batch size, at full precision, with the conditions it was timed in."""
+    records = []
     for spec in designs.designs:
         if (item := store.get(spec.key())) is not None:
-            rows = pd.DataFrame(item["rows"])
-            frame = rows[[c for c in RESULT_COLUMNS if c in rows]].rename(columns=RESULT_COLUMNS).round(3)
-            frame.insert(0, "design", spec.name)
-            frame["device"], frame["settings"] = item["device"], item["settings"]
-            frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else EMPTY_RESULTS
-    return table, charts.latency_curves(latency_frames(designs, store))
+            for row in item["rows"]:
+                records.append({"design": spec.name, **{k: row.get(k) for k in RESULT_COLUMNS},
+                                "warning": warning_for(row), "device": item["device"],
+                                "threads": item.get("threads"), "dtype": item.get("dtype"),
+                                "mode": item.get("mode"), "channels_last": item.get("channels_last")})
+    return pd.DataFrame(records)
+
+
+@handler
+def show(designs: DesignSet, store: LatencyStore) -> tuple[pd.DataFrame, Any, str | None]:
+    """A row per measured design and batch size, the latency-vs-batch chart and the results' CSV."""
+    full = results_frame(designs, store)
+    if full.empty:
+        return EMPTY_RESULTS, charts.latency_curves(latency_frames(designs, store)), None
+    table = full.rename(columns=RESULT_COLUMNS).round(3)
+    table["settings"] = [f"{d}, {m}, channels_last={c}" for d, m, c in
+                         zip(full["dtype"], full["mode"], full["channels_last"], strict=True)]
+    table = table[[*EMPTY_RESULTS.columns]]
+    path = fresh_file("latency.csv")
+    full.to_csv(path, index=False)
+    return table, charts.latency_curves(latency_frames(designs, store)), str(path)

@@ -1,56 +1,138 @@
-"""Layers tab: one design's stage table and per-layer table, to follow the tensor shapes by hand.
+"""Layers tab: any design's stage and per-layer tables, its architecture diagram, and its ONNX export.
 
-The per-layer table is the analysers' own (the analytic plan, checked against the built module), shown
-with shapes as ``C×H×W`` and a search box, in forward order. On page load it shows the first design.
+The design is one of the comparison's or any preset. The per-layer table is the analysers' own (the
+analytic plan, checked against the built module) in execution order (a block's shortcut after its conv
+branch), with shapes as ``N×C×H×W``, exact parameter counts, MACs in units, each layer's output memory and
+a totals row. The diagram draws the design (or two side by side) to scale of channels or MACs. The ONNX
+export builds the model, so it is bounded: designs above :data:`ONNX_MAX_PARAMS` parameters are refused
+and one export runs at a time (:data:`ONNX_LOCK`); others are refused while it runs, not queued.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from arch_lab import analyse
+from arch_lab import charts
+from arch_lab.analysis import analyse
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
-from arch_lab.ui.guard import handler
+from arch_lab.errors import LimitError, SpecError
+from arch_lab.presets import list_presets, load_preset
+from arch_lab.spec import ResNetSpec
+from arch_lab.ui.exports import fresh_file
+from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.state import DesignSet
 from arch_lab.ui.views import escape_markdown, layers_view, stages_view
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 EMPTY_STAGES = stages_view(pd.DataFrame(columns=STAGE_COLUMNS))
 EMPTY_LAYERS = layers_view(pd.DataFrame(columns=LAYER_COLUMNS))
+EMPTY_LINE = "Pick a design (one of the comparison's, or a preset) to see its layers."
+DESIGN, PRESET = "design:", "preset:"
+"""Picker values: a comparison design's name or a preset's, tagged so the two never mix up."""
+NONE = ""
+ONNX_MAX_PARAMS = 100_000_000
+"""Largest design the app exports to ONNX (building and tracing it takes memory and seconds)."""
+ONNX_LOCK = threading.Lock()
+SCALES = [("channels", "channels"), ("MACs", "macs")]
+
+
+def choices(ds: DesignSet) -> list[tuple[str, str]]:
+    return [(f"{n}", DESIGN + n) for n in ds.names] + [(f"preset: {p}", PRESET + p) for p in list_presets()]
 
 
 def build(designs: gr.State, load: Callable[..., Any]) -> None:
     """Lay out the Layers tab; ``load`` (the app's ``demo.load``) fills it when the page opens."""
-    pick = gr.Dropdown(label="Design", choices=[], value=None, info="one of the designs in the comparison")
-    summary = gr.Markdown("Add designs on the **Design** tab to see their layers.")
+    with gr.Row():
+        pick = gr.Dropdown(label="Design", choices=[], value=None, min_width=200,
+                           info="a design in the comparison, or any preset")
+        other = gr.Dropdown(label="Draw beside it", choices=[("nothing", NONE)], value=NONE, min_width=200,
+                            info="a second design for the diagram")
+        scale = gr.Radio(label="Diagram to scale of", choices=SCALES, value="channels", min_width=200)
+    summary = gr.Markdown(EMPTY_LINE)
+    diagram = gr.Plot(value=charts.empty_figure("Pick a design"), label="Architecture", elem_id="architecture")
     stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
                           elem_id="stages-table")
     layers = gr.Dataframe(value=EMPTY_LAYERS, label="Layers", interactive=False, wrap=False, max_height=560,
                           show_search="search", pinned_columns=1, elem_id="layers-table")
+    with gr.Row():
+        export = gr.Button("Export to ONNX", size="sm", scale=0, min_width=160)
+        onnx_file = gr.File(label="ONNX model (opens in Netron)", visible=True, elem_id="onnx-file",
+                            interactive=False, height=60)
 
-    gr.on([designs.change, load], _keep_pick, [designs, pick], pick, **PRIVATE).then(
-        show, [designs, pick], [summary, stages, layers], **PRIVATE)
-    pick.input(show, [designs, pick], [summary, stages, layers], **PRIVATE)
+    outputs = [summary, stages, layers, diagram]
+    gr.on([designs.change, load], _keep_pick, [designs, pick, other], [pick, other], **PRIVATE).then(
+        show, [designs, pick, other, scale], outputs, **PRIVATE)
+    gr.on([pick.input, other.input, scale.input], show, [designs, pick, other, scale], outputs, **PRIVATE)
+    export.click(export_onnx_file, [designs, pick], onnx_file, api_visibility="private", concurrency_limit=1,
+                 concurrency_id="onnx")
 
 
 @handler
-def _keep_pick(ds: DesignSet, current: str | None) -> Any:
-    names = list(ds.names)
-    return gr.Dropdown(choices=names, value=current if current in names else (names[0] if names else None))
+def _keep_pick(ds: DesignSet, current: Any, other: Any) -> tuple[Any, Any]:
+    values = [value for _, value in choices(ds)]
+    first = DESIGN + ds.names[0] if len(ds) else None
+    keep = current if current in values else first
+    return (gr.Dropdown(choices=choices(ds), value=keep),
+            gr.Dropdown(choices=[("nothing", NONE), *choices(ds)], value=other if other in values else NONE))
+
+
+def picked(ds: DesignSet, value: Any) -> ResNetSpec | None:
+    """The spec a picker value names (``None`` for nothing picked); anything else is refused."""
+    if value in (None, NONE):
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise SpecError("design", "pick a design from the list")
+    if value.startswith(DESIGN):
+        return ds.get(value[len(DESIGN):])
+    if value.startswith(PRESET):
+        return load_preset(value[len(PRESET):])  # a name looked up among the presets, never a path
+    raise SpecError("design", "pick a design from the list")
 
 
 @handler
-def show(ds: DesignSet, name: str | None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """The picked design's summary line, stage table and layer table."""
-    if not name or name not in ds.names:
-        return "Add designs on the **Design** tab to see their layers.", EMPTY_STAGES, EMPTY_LAYERS
-    report = analyse(ds.get(name))
+def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") -> tuple[Any, ...]:
+    """The picked design's summary line, stage table, layer table and diagram (beside a second one)."""
+    if scale not in dict(SCALES).values():
+        raise SpecError("scale", "choose channels or MACs")
+    spec = picked(ds, value)
+    if spec is None:
+        return EMPTY_LINE, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure("Pick a design")
+    report = analyse(spec, batch_size=ds.batch_size)
+    second = picked(ds, other)
+    reports = [report] if second is None else [report, analyse(second, batch_size=ds.batch_size)]
     c, h, w = report.spec.in_channels, *report.input_size
-    line = (f"**{escape_markdown(name)}**: input {c}×{h}×{w} → {len(report.layers)} layers, "
-            f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of one; "
-            "MACs count conv and linear multiply-accumulates.")
-    return line, stages_view(report.stages), layers_view(report.layers)
+    n = ds.batch_size
+    line = (f"**{escape_markdown(spec.name)}**: input {n}×{c}×{h}×{w} → {len(report.layers)} layers, "
+            f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of {n} (the "
+            "app-wide analysis batch size); MACs count conv and linear multiply-accumulates; output memory is "
+            "each layer's output tensor in fp32. Layers are listed in execution order (a block's shortcut "
+            "after its conv branch).")
+    return line, stages_view(report.stages), layers_view(report.layers), charts.architecture(reports, scale=scale)
+
+
+@handler
+def export_onnx_file(ds: DesignSet, value: Any) -> str:
+    """The picked design as ONNX (random weights, dynamic batch), refused above :data:`ONNX_MAX_PARAMS`
+    parameters and while another export runs."""
+    spec = picked(ds, value)
+    if spec is None:
+        raise refuse("Pick a design first", title="Nothing to export")
+    params = analyse(spec).params
+    if params > ONNX_MAX_PARAMS:
+        raise LimitError("design", f"{spec.name} has {params:,} parameters; the app exports designs of at most "
+                                   f"{ONNX_MAX_PARAMS:,} (use `python -m arch_lab export` for larger ones)")
+    if not ONNX_LOCK.acquire(blocking=False):
+        raise refuse("Another ONNX export is running; try again in a few seconds", title="Export busy")
+    try:
+        from arch_lab.onnx_export import export_onnx
+
+        path = fresh_file("model.onnx")  # a fixed name: never built from the design's name
+        export_onnx(spec, path, external_data=False)
+        return str(path)
+    finally:
+        ONNX_LOCK.release()

@@ -19,6 +19,10 @@ MAX_DESIGNS = 16
 """A public Space compares at most this many designs at once (the API's list cap is the same)."""
 MAX_TEXT_CHARS = 100_000
 """Longest JSON text the app parses (the editor, the API); real design sets are a few KB."""
+MAX_ANALYSIS_BATCH = 1024
+"""Largest analysis batch size the app offers (memory figures scale with it; the analysis is arithmetic)."""
+INPUT_SIZE_RANGE = (32, 1024)
+"""Square input sizes the app-wide control offers (a design's own editor accepts any valid size)."""
 DEFAULT_DESIGNS = ("resnet18", "resnet50")
 """Presets a new session starts with (the first is the baseline), so every tab shows something at once."""
 
@@ -51,6 +55,8 @@ class DesignSet:
 
     designs: tuple[ResNetSpec, ...] = ()
     baseline: str | None = None
+    batch_size: int = 1
+    """Images per batch for the analyses (memory and MAC counts scale with it); the app-wide setting."""
 
     @classmethod
     def of(cls, specs: Iterable[ResNetSpec]) -> DesignSet:
@@ -82,7 +88,7 @@ class DesignSet:
                                        "remove one first")
         name = unique_name(clean_name(spec.name), self.names)
         designs = (*self.designs, spec.replace(name=name) if name != spec.name else spec)
-        return DesignSet(designs, self.baseline if self.baseline is not None else name)
+        return DesignSet(designs, self.baseline if self.baseline is not None else name, self.batch_size)
 
     def update(self, name: str, spec: ResNetSpec) -> DesignSet:
         """Put ``spec`` in place of design ``name`` (same position; the baseline follows a renamed design)."""
@@ -91,7 +97,7 @@ class DesignSet:
         new_name = unique_name(clean_name(spec.name), others)
         designs = list(self.designs)
         designs[index] = spec.replace(name=new_name) if new_name != spec.name else spec
-        return DesignSet(tuple(designs), new_name if self.baseline == name else self.baseline)
+        return DesignSet(tuple(designs), new_name if self.baseline == name else self.baseline, self.batch_size)
 
     def rename(self, name: str, new_name: str) -> DesignSet:
         new_name = clean_name(new_name)
@@ -115,7 +121,16 @@ class DesignSet:
         index = self._index(name)
         designs = self.designs[:index] + self.designs[index + 1:]
         baseline = self.baseline if self.baseline != name else (designs[0].name if designs else None)
-        return DesignSet(designs, baseline)
+        return DesignSet(designs, baseline, self.batch_size)
+
+    def with_input_size(self, size: object) -> DesignSet:
+        """Every design at ``size``×``size`` pixels (the app-wide input size)."""
+        size = checked_int("input size", size, *INPUT_SIZE_RANGE)
+        return replace(self, designs=tuple(spec.replace(input_size=size) for spec in self.designs))
+
+    def with_batch_size(self, batch_size: object) -> DesignSet:
+        """The same designs analysed at ``batch_size`` images per batch."""
+        return replace(self, batch_size=checked_int("analysis batch size", batch_size, 1, MAX_ANALYSIS_BATCH))
 
     def with_baseline(self, name: str) -> DesignSet:
         self._index(name)
@@ -126,6 +141,15 @@ class DesignSet:
             available = ", ".join(self.names) if self.names else "none yet"
             raise SpecError("design", f"no design named {name!r} in the comparison; designs: {available}")
         return self.names.index(name)
+
+
+def checked_int(field: str, value: object, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]`` (a whole float from a number widget is fine), else SpecError."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(field, f"{str(value)[:20]!r} is not allowed; expected a whole number from {low} to {high}")
+    return value
 
 
 def default_designs() -> DesignSet:
