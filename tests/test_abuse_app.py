@@ -19,8 +19,11 @@ import httpx
 import pytest
 
 from arch_lab import analyse, load_preset
+from arch_lab.ui import state
 
 RESNET50_PARAMS = analyse(load_preset("resnet50")).params
+DEFAULT_DESIGNS = list(state.DEFAULT_DESIGNS)
+"""A new session's designs (the Latency tab's "designs to time" starts with them ticked)."""
 QUOTA_S = 4.0
 """The app's measurement cap here (per session and in all, per minute): one request of the two default
 designs at a 1 s budget reserves 2 x (1 + 0.5) = 3 s, so a second one at the same time must be refused."""
@@ -170,21 +173,21 @@ def test_page_events_refuse_what_the_public_api_refuses(http, events):
     assert "depths: 600 characters is too long" in error_of(
         queue(http, events["on_add"], [None, *form(depths="2," * 300)]))
     session = uuid.uuid4().hex  # the page's load event fills the "Selected design" choices, as in a browser
-    assert queue(http, events["_refresh"], [None, None], session)["success"]
-    assert error_of(queue(http, events["on_rename"], [None, "resnet18", "n" * 70], session)).startswith(
+    assert queue(http, events["_refresh"], [None, None, None, None], session)["success"]
+    assert error_of(queue(http, events["on_rename"], [None, "resnet18", "n" * 70, None], session)).startswith(
         "name: 70 characters is too long; use at most 60")
     assert "ghost" in error_of(queue(http, events["on_remove"], [None, "ghost"], session))
     for text, expected in [("[" * 50_000, "nested too deeply"), ("[" * 200_000, "200,000 characters is too long")]:
         status = queue(http, events["on_code"], [text])  # the editor reports on its status line
         assert status["success"] and expected in json.dumps(status["output"]["data"])
-    assert error_of(queue(http, events["on_upload"], [{"path": "/etc/passwd", "orig_name": "x.json",
-                                                       "meta": {"_type": "gradio.FileData"}}])).startswith(
+    assert error_of(queue(http, events["on_upload"], [None, {"path": "/etc/passwd", "orig_name": "x.json",
+                                                             "meta": {"_type": "gradio.FileData"}}])).startswith(
         "file: only files uploaded through this page")
-    assert "does not have the expected form" in error_of(queue(http, events["on_upload"], [{"nonsense": 1}]))
+    assert "does not have the expected form" in error_of(queue(http, events["on_upload"], [None, {"nonsense": 1}]))
     for settings, expected in [([[4096], "fp32", False, "eager", 1], "4096"),
                                ([[1], "fp32", False, "eager", 999], "999"),
                                ([[1], "fp64", False, "eager", 1], "fp64")]:
-        assert expected in error_of(queue(http, events["measure"], [None, *settings]))
+        assert expected in error_of(queue(http, events["measure"], [None, DEFAULT_DESIGNS, *settings]))
 
 
 def test_an_uploaded_design_set_shows_the_real_message(http, events, tmp_path):
@@ -193,7 +196,7 @@ def test_an_uploaded_design_set_shows_the_real_message(http, events, tmp_path):
     with bad.open("rb") as handle:
         uploaded = http.post("/gradio_api/upload", files={"files": ("set.json", handle, "application/json")})
     path = uploaded.json()[0]
-    message = queue(http, events["on_upload"], [{"path": path, "orig_name": "set.json",
+    message = queue(http, events["on_upload"], [None, {"path": path, "orig_name": "set.json",
                                                  "meta": {"_type": "gradio.FileData"}}])
     assert error_of(message).startswith("design set: designs[0].spec: name: 70 characters is too long")
 
@@ -204,7 +207,7 @@ def test_a_burst_of_measurements_gets_no_more_than_the_cap(http, events):
     results: list[dict[str, Any]] = []
 
     def one() -> None:
-        results.append(queue(http, events["measure"], [None, [1], "fp32", False, "eager", 1]))
+        results.append(queue(http, events["measure"], [None, DEFAULT_DESIGNS, [1], "fp32", False, "eager", 1]))
 
     threads = [threading.Thread(target=one) for _ in range(4)]
     for thread in threads:

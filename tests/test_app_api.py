@@ -178,3 +178,13 @@ def test_latency_waits_in_its_own_short_queue_and_internal_events_are_private():
     public = sorted(fn.api_name for fn in demo.fns.values() if fn.api_visibility != "private")
     assert public == sorted(api.PUBLIC_ENDPOINTS)
     assert demo._queue.max_size is not None
+
+
+def test_every_event_that_takes_inputs_is_guarded():
+    """Any script can send any event through the queue, so each one that reads inputs must be wrapped by
+    ``guard.handler`` (clear message for bad input, one log entry for a bug)."""
+    from arch_lab.ui import build_app
+
+    demo = build_app()
+    unguarded = [fn.name for fn in demo.fns.values() if fn.inputs and not getattr(fn.fn, "guarded", False)]
+    assert unguarded == []

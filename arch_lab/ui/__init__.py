@@ -33,7 +33,9 @@ LAUNCH_SETTINGS = {
     "footer_links": ["api", "gradio", "settings"],
 }
 CSS = """
-.gradio-container { max-width: 1400px !important; margin: auto; }
+/* width 100%: otherwise the container takes its content's width (up to the max), and one wide table or
+   chart makes a phone-width page pan sideways */
+.gradio-container { width: 100% !important; max-width: min(1400px, 100vw) !important; margin: auto; }
 #spec-status p { margin: 0.2em 0; }
 #spec-status.invalid p, #spec-status.invalid strong { color: var(--error-text-color) !important; }
 #spec-status.valid p, #spec-status.valid strong { color: #15803d !important; }

@@ -66,6 +66,7 @@ def handler(fn: F) -> F:
             log.error("internal error in %s: %s: %s\n%s", name, type(exc).__name__, _cut(str(exc)), where)
             raise refuse(INTERNAL_ERROR, title="Internal error") from None
 
+    wrapped.guarded = True  # type: ignore[attr-defined]  (checked by the tests for every event)
     return wrapped  # type: ignore[return-value]
 
 
