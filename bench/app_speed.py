@@ -20,8 +20,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,30 +68,39 @@ def bench_import_gradio(runs: int) -> list[float]:
     return times
 
 
-def bench_first_compare(url: str, runs: int) -> list[float] | None:
-    """First open of the page (fresh browser context) to the Compare tab drawn: table and three charts of
-    the default designs."""
+def time_in_fresh_pages(runs: int, measure: Callable[[Any], float]) -> list[float] | None:
+    """``measure(page)`` (seconds) once per run, each in a fresh browser context of headless Chromium;
+    ``None`` when Chromium is not installed."""
     executable = shutil.which("chromium")
     if executable is None:
         return None
     from playwright.sync_api import sync_playwright
 
-    drawn = ALL_DRAWN.replace("rows >= 5 && bars === 8 && dots === 4 && stacks >= 4 * 6 * 2",
-                              "rows >= 3 && bars === 4 && dots === 2 && stacks >= 2 * 6 * 2")
     timings = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         for _ in range(runs):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            start = time.perf_counter()
-            page.goto(url)
-            page.get_by_role("tab", name="Compare").click()
-            page.wait_for_function(drawn, timeout=60_000)
-            timings.append(time.perf_counter() - start)
+            timings.append(measure(context.new_page()))
             context.close()
         browser.close()
     return timings
+
+
+def bench_first_compare(url: str, runs: int) -> list[float] | None:
+    """First open of the page (fresh browser context) to the Compare tab drawn: table and three charts of
+    the default designs."""
+    drawn = ALL_DRAWN.replace("rows >= 5 && bars === 8 && dots === 4 && stacks >= 4 * 6 * 2",
+                              "rows >= 3 && bars === 4 && dots === 2 && stacks >= 2 * 6 * 2")
+
+    def first_open(page: Any) -> float:
+        start = time.perf_counter()
+        page.goto(url)
+        page.get_by_role("tab", name="Compare").click()
+        page.wait_for_function(drawn, timeout=60_000)
+        return time.perf_counter() - start
+
+    return time_in_fresh_pages(runs, first_open)
 
 
 def bench_client(url: str, runs: int) -> tuple[float, list[float]]:
@@ -107,36 +118,28 @@ def bench_client(url: str, runs: int) -> tuple[float, list[float]]:
 
 
 def bench_browser(url: str, runs: int) -> list[float] | None:
-    executable = shutil.which("chromium")
-    if executable is None:
-        return None
-    from playwright.sync_api import sync_playwright
-
     from arch_lab import load_preset
     from arch_lab.ui.exports import write_designs_json
 
     design_set = write_designs_json([load_preset(name) for name in FOUR])
-    timings = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        for _ in range(runs):
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            page.goto(url)
-            page.get_by_role("tab", name="Compare").click()  # mount the tab's (empty) charts once
-            page.locator("#stage-breakdown .js-plotly-plot").wait_for()
-            page.get_by_role("tab", name="Design").click()
-            page.get_by_role("button", name="Open design set (JSON)").wait_for()
-            with page.expect_file_chooser() as chooser:
-                page.get_by_role("button", name="Open design set (JSON)").click()
-            start = time.perf_counter()
-            chooser.value.set_files(design_set)
-            page.get_by_role("tab", name="Compare").click()
-            page.wait_for_function(ALL_DRAWN, timeout=60_000)
-            timings.append(time.perf_counter() - start)
-            context.close()
-        browser.close()
-    return timings
+
+    def open_set(page: Any) -> float:
+        page.goto(url)
+        page.get_by_role("tab", name="Compare").click()  # mount the tab's (empty) charts once
+        page.locator("#stage-breakdown .js-plotly-plot").wait_for()
+        page.get_by_role("tab", name="Design").click()
+        page.get_by_role("button", name="Open design set (JSON)").wait_for()
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Open design set (JSON)").click()
+        start = time.perf_counter()
+        chooser.value.set_files(design_set)
+        page.get_by_role("tab", name="Compare").click()
+        page.wait_for_function(ALL_DRAWN, timeout=60_000)
+        return time.perf_counter() - start
+
+    return time_in_fresh_pages(runs, open_set)
+
+
 
 
 def bench_refresh(runs: int) -> tuple[float, list[float]]:
