@@ -166,8 +166,7 @@ def plan(spec: ResNetSpec) -> tuple[Layer, ...]:
     """Every counted layer of ``spec``'s network in forward order (ReLUs, which hold and compute
     nothing, are left out). Cached by the network, not its name: designs that differ only by name share
     one plan."""
-    unnamed = spec.unnamed()
-    return _PLANS.get(unnamed, lambda: _Tracer(unnamed).run())
+    return _PLANS.get(spec.network(), lambda: _Tracer(spec).run())
 
 
 def clear_plans() -> None:

@@ -117,9 +117,10 @@ class ResNetSpec:
         text = json.dumps(body, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def unnamed(self) -> ResNetSpec:
-        """The same network with an empty name: what caches key on, so free-text names cost no memory."""
-        return self if self.name == "" else dataclasses.replace(self, name="")
+    def network(self) -> tuple[Any, ...]:
+        """Every field but the free-text name, as a hashable tuple: what caches key on, so designs that
+        differ only by name share one entry (and names cost no memory)."""
+        return tuple(getattr(self, name) for name in _NETWORK_FIELDS)
 
     def replace(self, **changes: Any) -> ResNetSpec:
         """A copy with some fields changed, validated again."""
@@ -155,6 +156,9 @@ class ResNetSpec:
     @classmethod
     def from_json(cls, text: str, source: str = "spec") -> ResNetSpec:
         return cls.from_dict(parse_json(text, source))
+
+
+_NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec) if f.name != "name")
 
 
 def parse_json(text: str, source: str, max_chars: int = MAX_JSON_CHARS) -> Any:

@@ -140,7 +140,7 @@ def analyse(spec: ResNetSpec, *, input_size: int | tuple[int, int] | None = None
     if input_size is not None:
         spec = spec.replace(input_size=list(input_size) if isinstance(input_size, (tuple, list)) else input_size)
     # keyed by the network: a design that differs only by name gets the cached report, renamed
-    report = _REPORTS.get((spec.unnamed(), batch_size), lambda: _analyse(spec, batch_size))
+    report = _REPORTS.get((spec.network(), batch_size), lambda: _analyse(spec, batch_size))
     return report if report.spec == spec else dataclasses.replace(report, spec=spec)
 
 
