@@ -190,6 +190,19 @@ def test_page_events_refuse_what_the_public_api_refuses(http, events):
         assert expected in error_of(queue(http, events["measure"], [None, DEFAULT_DESIGNS, *settings]))
 
 
+def test_a_redraw_that_arrives_after_a_rename_selects_the_renamed_design(http, events):
+    """The browser sends a redraw with the selection it shows; a rename can land first (CI caught it).
+    The stale name must neither fail gradio's choice check (an error drops the browser's next redraw)
+    nor lose the selection: the redraw selects the design the rename made."""
+    session = uuid.uuid4().hex
+    assert queue(http, events["_refresh"], [None, None, None, None], session)["success"]
+    assert queue(http, events["on_rename"], [None, "resnet18", "my-r18", None], session)["success"]
+    redraw = queue(http, events["_refresh"], [None, "resnet18", None, None], session)
+    assert redraw["success"], redraw
+    selection = redraw["output"]["data"][1]
+    assert selection["value"] == "my-r18" and [c[0] for c in selection["choices"]] == ["my-r18", "resnet50"]
+
+
 def test_an_uploaded_design_set_shows_the_real_message(http, events, tmp_path):
     bad = tmp_path / "set.json"
     bad.write_text(json.dumps({"designs": [{"spec": {"name": "n" * 70, "depths": [2, 2, 2, 2]}}]}))

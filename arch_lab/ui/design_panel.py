@@ -116,7 +116,8 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
     start = load_preset(START_PRESET)
     editing = gr.State(None)
     pending = gr.State(None)
-    """The design an Add/Update just made, for _refresh to select once the list is redrawn."""
+    """The design an Add, Update, Rename or Duplicate just made, for _refresh to select once the list is
+    redrawn. A server-side state, so a redraw that races the change still finds it."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             gr.Markdown("### 1 · Edit a design")
@@ -138,7 +139,9 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
             gr.Markdown("### 2 · Designs in the comparison")
             listing = gr.Dataframe(value=_listing(DesignSet()), label="Designs", interactive=False,
                                    max_height=300)
-            selected = gr.Dropdown(label="Selected design", choices=[], value=None)
+            # custom values pass gradio's choice check: a _refresh sent before a rename lands after it with
+            # the old name, which _refresh (not gradio) must handle, or the browser drops the next redraw
+            selected = gr.Dropdown(label="Selected design", choices=[], value=None, allow_custom_value=True)
             with gr.Row():
                 new_name = gr.Textbox(label="New name", max_length=60, scale=3)
                 rename_btn = gr.Button("Rename", scale=1)
@@ -245,12 +248,12 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
         result = ds.rename(_required(ds, name), new)
         renamed = result.names[ds.names.index(name)]
         follow = editing_outputs(renamed) if edited == name else [gr.skip()] * 3
-        return result, _selection(result, renamed), "", *follow
+        return result, renamed, "", *follow
 
     @handler
-    def on_duplicate(ds: DesignSet, name: str | None) -> tuple[DesignSet, Any]:
+    def on_duplicate(ds: DesignSet, name: str | None) -> tuple[DesignSet, str]:
         result = ds.duplicate(_required(ds, name))
-        return result, _selection(result, result.names[ds.names.index(name) + 1])
+        return result, result.names[ds.names.index(name) + 1]
 
     @handler
     def on_edit(ds: DesignSet, name: str | None) -> list[Any]:
@@ -277,9 +280,9 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
         reports_of(new.designs, new.batch_size)
         return new
 
-    rename_btn.click(on_rename, [designs, selected, new_name, editing], [designs, selected, new_name, *edit_outputs],
+    rename_btn.click(on_rename, [designs, selected, new_name, editing], [designs, pending, new_name, *edit_outputs],
                      **PRIVATE)
-    duplicate_btn.click(on_duplicate, [designs, selected], [designs, selected], **PRIVATE)
+    duplicate_btn.click(on_duplicate, [designs, selected], [designs, pending], **PRIVATE)
     remove_btn.click(on_remove, [designs, selected], designs, **PRIVATE)
     baseline_btn.click(on_baseline, [designs, selected], designs, **PRIVATE)
     edit_btn.click(on_edit, [designs, selected], [*spec_outputs, *edit_outputs, published], **QUIET)
