@@ -19,11 +19,11 @@ from arch_lab.limits import Limits, check_limits
 from arch_lab.presets import list_presets, load_preset, resolve
 from arch_lab.spec import ResNetSpec
 
-_LAZY = {"ResNet": "arch_lab.build", "build_model": "arch_lab.build", "measure_latency": "arch_lab.latency"}
+_LAZY = {"ResNet": "arch_lab.models", "build_model": "arch_lab.models", "measure_latency": "arch_lab.latency"}
 """Names whose modules import torch: imported on first use."""
 
 if TYPE_CHECKING:
-    from arch_lab.build import ResNet, build_model
+    from arch_lab.models import ResNet, build_model
     from arch_lab.latency import measure_latency
 
 

@@ -27,7 +27,7 @@ from arch_lab.plan import plan
 from arch_lab.spec import ResNetSpec
 
 if TYPE_CHECKING:
-    from arch_lab.build import ResNet
+    from arch_lab.models import ResNet
 
 OPSETS = range(18, 24)
 """The ai.onnx opsets torch 2.14's exporter writes: it translates at 18 and converts up to 23; asked for
@@ -63,7 +63,7 @@ def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | N
     """Write ``design`` to ``path`` as an ONNX model checked with ``onnx.checker``; returns ``path``.
 
     ``design`` is a spec (built here with random weights, no download) or an already built
-    :class:`~arch_lab.build.ResNet`, e.g. a trained one. The model is exported in eval mode; input
+    :class:`~arch_lab.models.ResNet`, e.g. a trained one. The model is exported in eval mode; input
     ``input`` is ``(batch, in_channels, H, W)`` with a dynamic batch, output ``logits`` is
     ``(batch, num_classes)``.
 
@@ -85,7 +85,7 @@ def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | N
     import onnx
     import torch
 
-    from arch_lab.build import build_model
+    from arch_lab.models import build_model
 
     model = build_model(spec, limits=limits) if isinstance(design, ResNetSpec) else design
     path = Path(path)

@@ -27,7 +27,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import httpx  # noqa: E402
 
 from arch_lab import ResNetSpec, SpecError, load_preset  # noqa: E402
-from arch_lab.build import build_model  # noqa: E402
+from arch_lab.models import build_model  # noqa: E402
 from arch_lab.spec import load_spec_file  # noqa: E402
 
 GOAL_MS = 100.0

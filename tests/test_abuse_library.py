@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from arch_lab import ResNetSpec, SpecError, load_preset
 from arch_lab.analysis import analyse
-from arch_lab.build import build_model
+from arch_lab.models import build_model
 from arch_lab.cache import WeightedLRU
 from arch_lab.cli import main
 from arch_lab.export import designs_from_json

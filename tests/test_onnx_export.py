@@ -125,7 +125,7 @@ def test_a_design_over_the_limit_is_refused_before_it_is_built(monkeypatch, tmp_
     def no_build(*args, **kwargs):
         raise AssertionError("the model was built")
 
-    monkeypatch.setattr("arch_lab.build.build_model", no_build)
+    monkeypatch.setattr("arch_lab.models.build_model", no_build)
     with pytest.raises(LimitError, match=r"^external_data: huge's weights take \d+\.\d\d GB .*2 GiB.*external data"):
         export_onnx(HUGE, tmp_path / "huge.onnx", external_data=False)
     assert not list(tmp_path.iterdir())
@@ -135,7 +135,7 @@ def test_a_design_over_the_limit_is_saved_with_external_data(monkeypatch, tmp_pa
     """The automatic choice for a design over the limit, with the build swapped for a small model: the
     decision is the spec's, the writing path is the one a 2 GB model takes."""
     small = build_model(DESIGNS["basic"])
-    monkeypatch.setattr("arch_lab.build.build_model", lambda spec, limits=None: small)
+    monkeypatch.setattr("arch_lab.models.build_model", lambda spec, limits=None: small)
     monkeypatch.setattr(onnx_export, "needs_external_data", lambda spec: spec.name == "huge")
     path = export_onnx(DESIGNS["basic"].replace(name="huge"), tmp_path / "huge.onnx")
     data = tmp_path / "huge.onnx.data"

@@ -8,7 +8,7 @@ checked against a real run (the tests do, with tensor lifetimes and ``saved_tens
   "Params size".
 * **Inference activations** are the peak of activation tensors alive at once during an fp32 forward
   pass without autograd (``torch.no_grad``), following the Python variable lifetimes of
-  :mod:`arch_lab.build`: the caller's input batch stays alive; ``ResNet.forward`` holds each stage's
+  :mod:`arch_lab.models`: the caller's input batch stays alive; ``ResNet.forward`` holds each stage's
   input until the stage returns; a block holds its input and its shortcut output while the branch runs;
   a branch statement ``out = relu(bn(conv(out)))`` has its input, the conv output and the BN output
   alive at once; a ``Sequential`` only a layer's input and output; in-place ReLUs allocate nothing; SE's
@@ -81,7 +81,7 @@ class _Live:
         return current
 
     def branch(self, layers: Sequence[Layer], source: str) -> str:
-        """The residual branch as :mod:`arch_lab.build.blocks` writes it, one statement per conv+BN:
+        """The residual branch as :mod:`arch_lab.models.blocks` writes it, one statement per conv+BN:
         ``out = relu(bn(conv(out)))`` keeps ``out`` alive until the BN's output replaces it."""
         out = source
         for conv, bn in zip(layers[0::2], layers[1::2], strict=True):

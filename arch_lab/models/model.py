@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from arch_lab.build.blocks import BLOCK_CLASSES, ResidualBlock, conv
-from arch_lab.build.shortcuts import make_shortcut
+from arch_lab.models.blocks import BLOCK_CLASSES, ResidualBlock, conv
+from arch_lab.models.shortcuts import make_shortcut
 from arch_lab.errors import SpecError
 from arch_lab.limits import Limits, check_limits
 from arch_lab.spec import BLOCKS, ResNetSpec

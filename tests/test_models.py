@@ -10,7 +10,7 @@ import torchvision.models as tvm
 from torch import nn
 
 from arch_lab import LimitError, Limits, ResNetSpec, build_model, load_preset
-from arch_lab.build import model as model_module
+from arch_lab.models import model as model_module
 
 TORCHVISION = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]

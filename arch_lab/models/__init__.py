@@ -1,5 +1,5 @@
 """Spec -> ``nn.Module``."""
 
-from arch_lab.build.model import ResNet, build_model
+from arch_lab.models.model import ResNet, build_model
 
 __all__ = ["ResNet", "build_model"]
