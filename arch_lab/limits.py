@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from arch_lab.errors import LimitError
-from arch_lab.plan import plan
+from arch_lab.plan import count, plan
 from arch_lab.spec import ResNetSpec
 
 
@@ -103,7 +103,7 @@ def live_activation_elements(spec: ResNetSpec) -> int:
     """Peak activation elements alive at once in one image's inference forward pass (the input included)."""
     from arch_lab.analysis.memory import inference_activation_elements  # arch_lab.analysis imports this module
 
-    return inference_activation_elements(plan(spec), spec.in_channels * prod(spec.input_size))
+    return inference_activation_elements(count(spec))
 
 
 def check_memory(batch_size: int, fixed_bytes: int, per_image_bytes: int, available_bytes: int | None,

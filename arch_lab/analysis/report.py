@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from math import prod
 from typing import Any
 
 import pandas as pd
@@ -22,7 +21,7 @@ from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_
 from arch_lab.cache import WeightedLRU
 from arch_lab.errors import SpecError
 from arch_lab.limits import check_limits
-from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, plan
+from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, count, plan
 from arch_lab.spec import ResNetSpec
 
 MB = 1e6
@@ -153,9 +152,9 @@ def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
     layers = plan(spec)
     params = sum(layer.params for layer in layers)
     macs = batch_size * sum(layer.macs for layer in layers)
-    image = spec.in_channels * prod(spec.input_size)  # type: ignore[arg-type]
-    saved = memory.saved_activation_bytes(layers, image, batch_size)
-    peak = batch_size * memory.inference_activation_elements(layers, image) * memory.FP32_BYTES
+    counted = count(spec)
+    saved = memory.saved_activation_bytes(counted, batch_size)
+    peak = batch_size * memory.inference_activation_elements(counted) * memory.FP32_BYTES
     return Report(
         spec=spec,
         batch_size=batch_size,
@@ -170,7 +169,7 @@ def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
         train_activations_mb=saved / MB,
         train_step_mb=(memory.train_state_bytes(params) + saved) / MB,
         _plan=layers,
-        _fields=tuple(stage_fields(layers).items()),
+        _fields=tuple(stage_fields(counted).items()),
     )
 
 
