@@ -289,17 +289,21 @@ def block(kind: str, shape: BlockShape, shortcut: str) -> Block:
 
 
 def describe(spec: ResNetSpec) -> Network:
-    """The network ``spec`` describes."""
+    """The network ``spec`` describes. A stage's blocks after the first are one and the same node."""
     stages = []
     channels = spec.stem_width
     for stage, kind in enumerate(spec.stage_blocks):
-        out, blocks = spec.stage_out_channels(stage), []
-        for index in range(spec.depths[stage]):
-            stride = spec.strides[stage] if index == 0 else 1  # type: ignore[index]
-            shape = BlockShape(channels, out, spec.stage_inner_width(stage), stride, spec.stage_groups(stage),
-                               spec.se_ratio, spec.conv_bias)
-            blocks.append(block(kind, shape, spec.shortcut))
-            channels = out
-        stages.append(tuple(blocks))
-    return Network(STEMS[spec.stem](spec.in_channels, spec.stem_width, spec.conv_bias), tuple(stages),
+        out, inner, groups = spec.stage_out_channels(stage), spec.stage_inner_width(stage), spec.stage_groups(stage)
+        first = block(kind, BlockShape(channels, out, inner, spec.strides[stage], groups,  # type: ignore[index]
+                                       spec.se_ratio, spec.conv_bias), spec.shortcut)
+        rest = block(kind, BlockShape(out, out, inner, 1, groups, spec.se_ratio, spec.conv_bias), spec.shortcut)
+        stages.append((first,) + (rest,) * (spec.depths[stage] - 1))
+        channels = out
+    return Network(stem(spec.stem, spec.in_channels, spec.stem_width, spec.conv_bias), tuple(stages),
                    spec.in_channels, spec.num_classes)
+
+
+@lru_cache(maxsize=256)
+def stem(kind: str, in_channels: int, width: int, bias: bool) -> tuple[Leaf | Sequential, ...]:
+    """The stem's layers (cached, like :func:`block`)."""
+    return STEMS[kind](in_channels, width, bias)

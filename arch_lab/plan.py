@@ -186,18 +186,23 @@ class CountedNetwork:
     blocks: tuple[tuple[str, str, CountedBlock], ...]
     head: tuple[Layer, ...]
     input_shape: Shape
+    params: int
+    macs: int
+    activations: int
 
 
 def count(spec: ResNetSpec) -> CountedNetwork:
     """``spec``'s network counted block by block (no per-layer names are built: see :func:`plan`)."""
     network: Network = describe(spec)
     shape: Shape = (spec.in_channels, *spec.input_size)  # type: ignore[assignment]
-    stem = tuple(_chain(network.stem, shape, "stem"))
+    stem = _STEMS.get((network.stem, shape), lambda: tuple(_chain(network.stem, shape, "stem")))
     shape = stem[-1].output_shape
     blocks = []
+    counted = None
     for s, stage_blocks in enumerate(network.stages):
         for i, node in enumerate(stage_blocks):
-            counted = count_block(node, shape)
+            if counted is None or node is not counted.node or shape != counted.output_shape:
+                counted = count_block(node, shape)  # else the same block at the same shape again
             blocks.append((f"layer{s + 1}.{i}", f"layer{s + 1}", counted))
             shape = counted.output_shape
     features = shape[0]
@@ -205,7 +210,16 @@ def count(spec: ResNetSpec) -> CountedNetwork:
             Layer("fc", "Linear", "head", (features, 1, 1), (network.num_classes, 1, 1),
                   params=features * network.num_classes + network.num_classes,
                   macs=features * network.num_classes, role="head"))
-    return CountedNetwork(stem, tuple(blocks), head, (spec.in_channels, *spec.input_size))  # type: ignore[arg-type]
+    totals = [sum(getattr(layer, name) for layer in stem + head) for name in ("params", "macs", "activations")]
+    for _, _, block in blocks:
+        totals[0] += block.params
+        totals[1] += block.macs
+        totals[2] += block.activations
+    return CountedNetwork(stem, tuple(blocks), head, (spec.in_channels, *spec.input_size),  # type: ignore[arg-type]
+                          *totals)
+
+
+_STEMS: WeightedLRU[tuple[Layer, ...]] = WeightedLRU(2_000, lambda layers: 1)
 
 
 def _placed(layer: Layer, prefix: str, stage: str) -> Layer:
@@ -239,3 +253,4 @@ def clear_plans() -> None:
     """Forget the cached plans and counted blocks (for cold-start timing)."""
     _PLANS.clear()
     _BLOCKS.clear()
+    _STEMS.clear()

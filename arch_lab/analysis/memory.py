@@ -144,11 +144,13 @@ def inference_activation_elements(net: CountedNetwork) -> int:
     image = prod(net.input_shape)
     stem = _Live()
     stem.chain(net.stem, stem.alloc("input", image))
-    peak, stage, held = stem.peak, "", 0
+    peak, stage, held, previous, figures = stem.peak, "", 0, None, (0, 0, 0)
     for _, block_stage, block in net.blocks:
         if block_stage != stage:
             stage, held = block_stage, 0
-        peak = max(peak, image + held + block_figures(block)[0])
+        if block is not previous:  # a stage repeats one counted block
+            previous, figures = block, block_figures(block)
+        peak = max(peak, image + held + figures[0])
         if not held:
             held = prod(block.steps[0][0].input_shape)
     head = _Live()
