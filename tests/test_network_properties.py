@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from test_analysis_crosscheck import check_flops_match_flop_counter, check_layers_match_the_module
 
 from arch_lab import ResNetSpec, SpecError, analyse, build_model
+from arch_lab.analysis.sweep import SWEEP_METRICS, sweep_metrics
 from arch_lab.network import BLOCKS, SHORTCUTS, STEMS
 
 
@@ -55,3 +56,10 @@ def test_counted_layers_equal_the_built_module_and_the_flop_counter(spec, batch)
     check_layers_match_the_module(report, model, x)
     check_flops_match_flop_counter(report, model, x)
     assert ResNetSpec.from_dict(spec.to_dict()) == spec
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(specs(), st.integers(1, 3))
+def test_sweep_metrics_equal_the_report(spec, batch):
+    report = analyse(spec, batch_size=batch)
+    assert sweep_metrics(spec, batch) == {name: getattr(report, name) for name in SWEEP_METRICS}
