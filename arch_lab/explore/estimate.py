@@ -71,7 +71,7 @@ class LatencyModel:
 
 
 def latency_features(designs: Sequence[ResNetSpec] | pd.DataFrame, *, batch_size: int = 1) -> pd.DataFrame:
-    """A row of :data:`FEATURES` per design, from specs or from a table.
+    """A row of :data:`FEATURES` per design (floats: they are the estimate's inputs), from specs or from a table.
 
     A table that already has every feature column is used as it is; else it needs a ``spec`` column of
     :class:`ResNetSpec` (or spec dicts), whose plans give the features. A table keeps its index.
@@ -84,7 +84,8 @@ def latency_features(designs: Sequence[ResNetSpec] | pd.DataFrame, *, batch_size
         specs, index = [_as_spec(value) for value in designs["spec"]], designs.index
     else:
         specs, index = [_as_spec(value) for value in designs], None
-    return pd.DataFrame([_features(spec, batch_size) for spec in specs], columns=list(FEATURES), index=index)
+    rows = [_features(spec, batch_size) for spec in specs]
+    return pd.DataFrame(rows, columns=list(FEATURES), index=index).astype(float)
 
 
 def _as_spec(value: Any) -> ResNetSpec:
@@ -95,7 +96,7 @@ def _as_spec(value: Any) -> ResNetSpec:
     raise SpecError("spec", f"expected a ResNetSpec or a spec dict, got {type(value).__name__}")
 
 
-def _features(spec: ResNetSpec, batch_size: int) -> dict[str, float]:
+def _features(spec: ResNetSpec, batch_size: int) -> dict[str, int]:
     report = analyse(spec, batch_size=batch_size)
     records = report.layer_records()
     return {"macs": report.macs, "activations": report.activations,
