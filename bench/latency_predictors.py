@@ -49,7 +49,7 @@ def sample_designs(count: int, seed: int) -> list[ResNetSpec]:
         depths = tuple(rng.randint(1, 6) for _ in range(3))
         widths = tuple(sorted(rng.choice(WIDTHS) for _ in range(3)))
         # widths are the 3x3 convs' channels; a bottleneck stage outputs 4x as many
-        spec = ResNetSpec(name=f"{block[0]}{'-'.join(map(str, depths))}_w{'-'.join(map(str, widths))}", block=block,
+        spec = ResNetSpec(name=f"{block[:3]}{'-'.join(map(str, depths))}_w{'-'.join(map(str, widths))}", block=block,
                           depths=depths, widths=widths, strides=(1, 2, 2), stem="cifar", stem_width=widths[0],
                           num_classes=10, input_size=32)
         designs.setdefault(spec.network(), spec)
