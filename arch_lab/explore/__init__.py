@@ -1,0 +1,1 @@
+"""Design-space exploration: spaces, sampling, the result table, measurement and latency estimates."""
