@@ -1,39 +1,59 @@
-"""Named designs shipped as JSON files in ``presets/``; each file says where its design comes from."""
+"""Named designs shipped as JSON files in ``presets/``; each file says where its design comes from.
+
+They are read as package data (``arch_lab/preset_files``, a symlink to ``presets/`` in a checkout), so a
+wheel carries them and the library works from any install, not only from a checkout."""
 
 from __future__ import annotations
 
 import difflib
-import json
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from arch_lab.errors import SpecError
-from arch_lab.spec import ResNetSpec, load_spec_file
+from arch_lab.spec import ResNetSpec, load_spec_file, parse_json
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+PRESET_DIR: Traversable = files("arch_lab") / "preset_files"
 
 
 def list_presets() -> list[str]:
     """Preset names, sorted."""
-    return sorted(path.stem for path in PRESET_DIR.glob("*.json"))
+    return sorted(entry.name.removesuffix(".json") for entry in PRESET_DIR.iterdir() if entry.name.endswith(".json"))
 
 
 def preset_source(name: str) -> str:
     """Where the preset's design comes from (paper, library), as written in its file."""
-    return json.loads(_preset_path(name).read_text(encoding="utf-8"))["source"]
+    return _preset_json(name)["source"]
 
 
 @cache
 def load_preset(name: str) -> ResNetSpec:
     """The preset's spec; an unknown name raises SpecError suggesting the closest names."""
-    return load_spec_file(_preset_path(name))
+    data = _preset_json(name)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "source"}
+    return ResNetSpec.from_dict(data)
 
 
 MAX_PRESET_NAME = 40
 """Longer text is no preset name; it is refused without the (quadratic) closest-name search."""
 
 
-def _preset_path(name: str) -> Path:
+def _preset_json(name: str) -> Any:
+    """The preset file's JSON, through the same UTF-8 and size checks as any spec text."""
+    shown = f"presets/{name}.json"
+    try:
+        text = _preset_file(name).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError("preset", f"{shown} is not UTF-8 text (byte {exc.start})") from None
+    return parse_json(text, shown)
+
+
+def _preset_file(name: str) -> Traversable:
     names = list_presets()
     if not isinstance(name, str) or len(name) > MAX_PRESET_NAME:
         shown = f"text of {len(name):,} characters" if isinstance(name, str) else f"a {type(name).__name__}"
