@@ -23,8 +23,8 @@ _LAZY = {"ResNet": "arch_lab.models", "build_model": "arch_lab.models", "measure
 """Names whose modules import torch: imported on first use."""
 
 if TYPE_CHECKING:
-    from arch_lab.models import ResNet, build_model
     from arch_lab.latency import measure_latency
+    from arch_lab.models import ResNet, build_model
 
 
 def __getattr__(name: str) -> Any:

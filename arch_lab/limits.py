@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from arch_lab.errors import LimitError
-from arch_lab.plan import plan
+from arch_lab.plan import CountedNetwork, count
 from arch_lab.spec import ResNetSpec
 
 
@@ -76,34 +76,34 @@ def check_input_shape(shape: Sequence[int], limits: Limits | None = None) -> Non
 
 
 def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int = 1,
-                 count_activations: bool = True) -> None:
-    """Raise :class:`LimitError` if building or running ``spec`` at ``batch_size`` is too large.
+                 count_activations: bool = True) -> CountedNetwork:
+    """Raise :class:`LimitError` if building or running ``spec`` at ``batch_size`` is too large; else
+    return the counted network the check read (callers that need its numbers do not count twice).
 
-    Uses the analytic plan, so it costs microseconds and allocates nothing. ``count_activations=False``
+    Uses the analytic count, so it costs microseconds and allocates nothing. ``count_activations=False``
     leaves out the ``max_activations`` sum, for callers that bound memory with :func:`check_memory`.
     """
     limits = limits or Limits()
     check_batch_size(batch_size, limits)
     if spec.num_blocks > limits.max_blocks:
         raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
-    layers = plan(spec)
-    checks = [
-        ("max_params", "parameters", sum(layer.params for layer in layers), limits.max_params),
-        ("max_macs", "MACs per batch", batch_size * sum(layer.macs for layer in layers), limits.max_macs),
-    ]
+    counted = count(spec)
+    checks = [("max_params", "parameters", counted.params, limits.max_params),
+              ("max_macs", "MACs per batch", batch_size * counted.macs, limits.max_macs)]
     if count_activations:
-        checks.append(("max_activations", "activation elements per batch",
-                       batch_size * sum(layer.activations for layer in layers), limits.max_activations))
+        checks.append(("max_activations", "activation elements per batch", batch_size * counted.activations,
+                       limits.max_activations))
     for limit, what, value, bound in checks:
         if value > bound:
             raise _refuse(limit, what, value, bound)
+    return counted
 
 
 def live_activation_elements(spec: ResNetSpec) -> int:
     """Peak activation elements alive at once in one image's inference forward pass (the input included)."""
     from arch_lab.analysis.memory import inference_activation_elements  # arch_lab.analysis imports this module
 
-    return inference_activation_elements(plan(spec), spec.in_channels * prod(spec.input_size))
+    return inference_activation_elements(count(spec))
 
 
 def check_memory(batch_size: int, fixed_bytes: int, per_image_bytes: int, available_bytes: int | None,

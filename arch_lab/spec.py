@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from arch_lab.errors import SpecError
+from arch_lab.network import BLOCKS, SHORTCUTS, STEMS, stem_strides
 
-BLOCKS: dict[str, int] = {"basic": 1, "bottleneck": 4}
-"""Block type -> expansion (a stage outputs ``widths[i] * expansion`` channels)."""
-STEMS = ("classic", "deep", "cifar")
-SHORTCUTS = ("projection", "avg_down", "zero_pad", "conv")
 STRIDES = (1, 2)
+MAX_BOTTLENECK_RATIO = 16.0
 
 # Bounds on every value, checked before any arithmetic, so a request's cost is bounded by its size. They are
 # far beyond any real ResNet (the request limits in :mod:`arch_lab.limits` refuse big designs long before).
@@ -43,11 +41,6 @@ MAX_FILE_BYTES = 1_048_576
 """Largest spec or design-set file read (the app's upload cap is the same 1 MB)."""
 
 
-def squeeze_channels(channels: int, se_ratio: float) -> int:
-    """SE hidden width: ``round(channels * se_ratio)``, at least 1 (SENet uses ratio 1/16)."""
-    return max(1, round(channels * se_ratio))
-
-
 def downsample(size: int) -> int:
     """Side after a stride-2 step (3x3/pad 1 conv, 7x7/pad 3 conv, 3x3/pad 1 pool, ceil-mode 2x2 pool)."""
     return (size - 1) // 2 + 1
@@ -58,7 +51,13 @@ class ResNetSpec:
     """A ResNet-family design. Construct directly or with :meth:`from_dict`; both validate.
 
     ``block`` is one name for all stages or a tuple per stage; it is stored as a plain string when all
-    stages agree, so ``"basic"`` and ``["basic"] * 4`` give equal specs.
+    stages agree, so ``"basic"`` and ``["basic"] * 4`` give equal specs (``bottleneck_ratio`` likewise).
+
+    RegNet/AnyNet (``block="res_bottleneck"``): ``widths[i]`` is the stage's output width, its 3x3 convs
+    are ``round(widths[i] * bottleneck_ratio[i])`` wide in groups of ``group_width[i]`` channels (``None``:
+    one group), and SE sits after the 3x3, its width taken from the block's input. ``groups`` and
+    ``width_per_group`` are torchvision's knobs for ``bottleneck`` stages; ``group_width`` and
+    ``bottleneck_ratio`` apply to ``res_bottleneck`` stages only.
     """
 
     name: str = "custom"
@@ -77,6 +76,8 @@ class ResNetSpec:
     in_channels: int = 3
     num_classes: int = 1000
     input_size: int | tuple[int, int] = (224, 224)
+    group_width: int | tuple[int | None, ...] | None = None
+    bottleneck_ratio: float | tuple[float, ...] = 1.0
 
     def __post_init__(self) -> None:
         for name, value in _validated(self).items():
@@ -97,14 +98,31 @@ class ResNetSpec:
         return self.block
 
     def stage_out_channels(self, stage: int) -> int:
-        return self.widths[stage] * BLOCKS[self.stage_blocks[stage]]  # type: ignore[index]
+        return self.widths[stage] * BLOCKS[self.stage_blocks[stage]].expansion  # type: ignore[index]
 
     def stage_inner_width(self, stage: int) -> int:
-        """Channels of the stage's 3x3 convs: torchvision's ``int(planes * wpg / 64) * groups`` for bottlenecks."""
+        """Channels of the stage's 3x3 convs: torchvision's ``int(planes * wpg / 64) * groups`` for
+        bottlenecks, ``round(width * bottleneck_ratio)`` for RegNet's blocks."""
         planes = self.widths[stage]  # type: ignore[index]
-        if self.stage_blocks[stage] == "basic":
+        kind = self.stage_blocks[stage]
+        if kind == "res_bottleneck":
+            return int(round(planes * self.stage_bottleneck_ratios[stage]))
+        if kind == "basic":
             return planes
         return int(planes * (self.width_per_group / 64.0)) * self.groups
+
+    def stage_groups(self, stage: int) -> int:
+        """Groups of the stage's 3x3 convs."""
+        kind = self.stage_blocks[stage]
+        if kind == "bottleneck":
+            return self.groups
+        width = self.group_width[stage] if self.group_width is not None else None  # type: ignore[index]
+        return self.stage_inner_width(stage) // width if kind == "res_bottleneck" and width else 1
+
+    @property
+    def stage_bottleneck_ratios(self) -> tuple[float, ...]:
+        ratio = self.bottleneck_ratio
+        return (ratio,) * self.num_stages if isinstance(ratio, float) else ratio  # type: ignore[return-value]
 
     @property
     def num_blocks(self) -> int:
@@ -231,7 +249,7 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
             raise SpecError("strides", f"{s} is not allowed; each stage's stride must be 1 or 2")
     groups = _int("groups", spec.groups, 1, MAX_CHANNELS)
     width_per_group = _int("width_per_group", spec.width_per_group, 1, MAX_CHANNELS)
-    stem = _choice("stem", spec.stem, STEMS)
+    stem = _choice("stem", spec.stem, tuple(STEMS))
     stem_width = _int("stem_width", spec.stem_width, 1, MAX_CHANNELS)
     if stem == "deep" and stem_width < 2:
         raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, "
@@ -246,21 +264,25 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
         "width_per_group": width_per_group,
         "stem": stem,
         "stem_width": stem_width,
-        "shortcut": _choice("shortcut", spec.shortcut, SHORTCUTS),
+        "shortcut": _choice("shortcut", spec.shortcut, tuple(SHORTCUTS)),
         "conv_bias": _bool("conv_bias", spec.conv_bias),
         "se_ratio": _number("se_ratio", spec.se_ratio, 0.0, 1.0),
         "zero_init_residual": _bool("zero_init_residual", spec.zero_init_residual),
         "in_channels": _int("in_channels", spec.in_channels, 1, MAX_CHANNELS),
         "num_classes": _int("num_classes", spec.num_classes, 1, MAX_CLASSES),
         "input_size": _input_size(spec.input_size),
+        "group_width": _group_width(spec.group_width, n),
+        "bottleneck_ratio": _ratios(spec.bottleneck_ratio, n),
     }
     _check_stages(values)
     return values
 
 
 def _check_stages(v: dict[str, Any]) -> None:
-    """Cross-field rules: groups on basic blocks, bottleneck inner width, zero-pad shortcuts, input size."""
+    """Cross-field rules: groups on basic blocks, bottleneck inner width, RegNet fields, zero-pad
+    shortcuts, input size."""
     blocks = (v["block"],) * len(v["depths"]) if isinstance(v["block"], str) else v["block"]
+    _check_regnet_fields(v, blocks)
     for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
         if kind == "basic" and (v["groups"] != 1 or v["width_per_group"] != 64):
             raise SpecError(
@@ -276,7 +298,7 @@ def _check_stages(v: dict[str, Any]) -> None:
     if v["shortcut"] == "zero_pad":
         channels = v["stem_width"]
         for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
-            out = planes * BLOCKS[kind]
+            out = planes * BLOCKS[kind].expansion
             if out < channels:
                 raise SpecError(
                     "shortcut", f"zero_pad cannot shrink channels, but stage {i + 1} goes from {channels} to {out}; "
@@ -292,7 +314,7 @@ def _check_input_size(v: dict[str, Any]) -> None:
     the side before the last one is >= 2, i.e. ``ceil(side / 2**(k-1)) >= 2``: the smallest valid side is
     ``2**(k-1) + 1`` (closed form; no search).
     """
-    steps = ["the stem", "the stem's max-pool"] if v["stem"] != "cifar" else []
+    steps = list(stem_strides(v["stem"]))
     steps += [f"layer{i + 1} (stride 2)" for i, stride in enumerate(v["strides"]) if stride == 2]
     if not steps:
         return
@@ -303,6 +325,72 @@ def _check_input_size(v: dict[str, Any]) -> None:
             raise SpecError(
                 "input_size", f"{axis} {side} is too small: the feature map is already 1 pixel {axis} when "
                 f"{where} downsamples it; this design needs at least {smallest}")
+
+
+def _check_regnet_fields(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
+    """``group_width`` and ``bottleneck_ratio`` only on ``res_bottleneck`` stages, where the group width
+    must divide the 3x3 width; ``groups``/``width_per_group`` only where a ``bottleneck`` stage uses them."""
+    ratios = v["bottleneck_ratio"] if isinstance(v["bottleneck_ratio"], tuple) else (v["bottleneck_ratio"],) * len(
+        blocks)
+    widths = v["group_width"] or (None,) * len(blocks)
+    if "bottleneck" not in blocks and "basic" not in blocks and (v["groups"] != 1 or v["width_per_group"] != 64):
+        raise SpecError("groups" if v["groups"] != 1 else "width_per_group",
+                        "applies to bottleneck stages only; res_bottleneck stages set their grouping with "
+                        "group_width (channels per group) and bottleneck_ratio")
+    for i, (kind, planes, ratio, width) in enumerate(zip(blocks, v["widths"], ratios, widths, strict=True)):
+        if kind != "res_bottleneck":
+            if width is not None:
+                raise SpecError(f"group_width[{i}]", f"stage {i + 1} uses {kind} blocks; group_width applies only "
+                                                     "to res_bottleneck stages (give null for the others)")
+            if ratio != 1.0:
+                raise SpecError("bottleneck_ratio", f"stage {i + 1} uses {kind} blocks; bottleneck_ratio applies "
+                                                    "only to res_bottleneck stages (give 1 for the others)")
+            continue
+        inner = int(round(planes * ratio))
+        if inner < 1:
+            raise SpecError("bottleneck_ratio", f"stage {i + 1}: round({planes} * {ratio}) = 0 channels in the 3x3 "
+                                                "conv; raise the width or the ratio")
+        if width is not None and inner % width:
+            divisors = [d for d in range(1, min(inner, 4096) + 1) if inner % d == 0]
+            raise SpecError(f"group_width[{i}]", f"{width} does not divide stage {i + 1}'s 3x3 width {inner} "
+                                                 f"(= round({planes} * {ratio})); use a divisor such as "
+                                                 f"{', '.join(map(str, divisors[-4:]))}")
+
+
+def _group_width(value: Any, stages: int) -> tuple[int | None, ...] | None:
+    """``None``, one width for every stage, or a list with ``null`` for stages that are not res_bottleneck."""
+    if value is None:
+        return None
+    if _is_int(value):
+        return (_int("group_width", value, 1, MAX_CHANNELS),) * stages
+    if not isinstance(value, (list, tuple)):
+        raise SpecError("group_width", f"{_show(value)} is not allowed; give channels per group (an integer), "
+                                       "or a list with one per stage (null where it does not apply)")
+    if len(value) != stages:
+        raise SpecError("group_width", f"has {len(value):,} entries but depths has {stages} stages; give one per "
+                                       "stage")
+    widths = tuple(None if item is None else _int(f"group_width[{i}]", item, 1, MAX_CHANNELS)
+                   for i, item in enumerate(value))
+    return None if all(w is None for w in widths) else widths
+
+
+def _ratios(value: Any, stages: int) -> float | tuple[float, ...]:
+    """One bottleneck ratio, or one per stage; stored as one number when all stages agree."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != stages:
+            raise SpecError("bottleneck_ratio", f"has {len(value):,} entries but depths has {stages} stages; give "
+                                                "one per stage")
+        ratios = tuple(_ratio(f"bottleneck_ratio[{i}]", item) for i, item in enumerate(value))
+        return ratios[0] if len(set(ratios)) == 1 else ratios
+    return _ratio("bottleneck_ratio", value)
+
+
+def _ratio(name: str, value: Any) -> float:
+    ratio = _number(name, value, 0.0, MAX_BOTTLENECK_RATIO)
+    if ratio <= 0:
+        raise SpecError(name, f"{_show(value)} is out of range; expected a number above 0 and at most "
+                              f"{MAX_BOTTLENECK_RATIO}")
+    return ratio
 
 
 def _is_int(value: Any) -> bool:

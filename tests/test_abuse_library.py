@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from arch_lab import ResNetSpec, SpecError, load_preset
 from arch_lab.analysis import analyse
-from arch_lab.models import build_model
 from arch_lab.cache import WeightedLRU
 from arch_lab.cli import main
 from arch_lab.export import designs_from_json
+from arch_lab.models import build_model
 from arch_lab.plan import CACHED_LAYERS, plan
 from arch_lab.spec import MAX_FILE_BYTES, MAX_JSON_CHARS, MAX_STAGES, downsample, load_spec_file, parse_json
 

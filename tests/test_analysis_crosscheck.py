@@ -54,9 +54,9 @@ def pair(value):
     return value if isinstance(value, tuple) else (value, value)
 
 
-@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
-def test_layers_match_the_built_module(name, size, batch):
-    report, model, x = setup(name, size, batch)
+def check_layers_match_the_module(report, model: nn.Module, x: torch.Tensor) -> None:
+    """The report's whole per-layer table (names, types, shapes, params, kernel/stride/groups) against
+    the built module's forward hooks; also used by the property tests over random specs."""
     shapes = record_shapes(model, x)
     layers = report.layers
     leaves = {n for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, STATELESS)}
@@ -76,9 +76,8 @@ def test_layers_match_the_built_module(name, size, batch):
     assert report.stages["output_shape"].iloc[-1] == shapes[""][1]
 
 
-@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
-def test_flop_counter_mode_counts_two_flops_per_mac(name, size, batch):
-    report, model, x = setup(name, size, batch)
+def check_flops_match_flop_counter(report, model: nn.Module, x: torch.Tensor) -> None:
+    """Total and per-module FLOPs from ``torch.utils.flop_counter`` are 2 x the report's MACs."""
     with FlopCounterMode(display=False) as counter:
         model(x)
     assert counter.get_total_flops() == report.flops == 2 * report.macs
@@ -87,6 +86,16 @@ def test_flop_counter_mode_counts_two_flops_per_mac(name, size, batch):
     for row in report.layers.itertuples():
         if row.type in ("Conv2d", "Linear"):
             assert sum(per_module[f"{root}.{row.name}"].values()) == 2 * row.macs, row.name
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_layers_match_the_built_module(name, size, batch):
+    check_layers_match_the_module(*setup(name, size, batch))
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), CASES, ids=IDS)
+def test_flop_counter_mode_counts_two_flops_per_mac(name, size, batch):
+    check_flops_match_flop_counter(*setup(name, size, batch))
 
 
 def qualified_name(info) -> str:

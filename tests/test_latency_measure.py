@@ -25,7 +25,7 @@ from arch_lab import LimitError, Limits, ResNetSpec, SpecError, build_model, loa
 from arch_lab.analysis.memory import inference_activation_elements
 from arch_lab.latency import measurement_in_progress
 from arch_lab.latency.devices import CpuDevice, cpu_available_bytes
-from arch_lab.plan import plan
+from arch_lab.plan import count, plan
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU (none here)")
@@ -270,7 +270,7 @@ def test_resnet50_at_batch_256_passes_the_default_limits_on_this_host(monkeypatc
     # weights + 256 x the live activations (about 3.1 GB in fp32) within half this host's free memory.
     spec = load_preset("resnet50")
     layers = plan(spec)
-    needed = 4 * (sum(layer.params for layer in layers) + 256 * inference_activation_elements(layers, 3 * 224**2))
+    needed = 4 * (sum(layer.params for layer in layers) + 256 * inference_activation_elements(count(spec)))
     if (cpu_available_bytes() or 0) // 2 < needed:
         pytest.skip(f"this host has less than {2 * needed / 1e9:.1f} GB free")
     _accept_at_build(monkeypatch)
@@ -294,7 +294,7 @@ def test_a_batch_that_cannot_fit_the_device_is_refused_naming_what_fits(monkeypa
     with pytest.raises(LimitError) as info:
         measure_latency(spec, batch_sizes=(1, 256), device="cuda", dtype="bf16")
     layers = plan(spec)
-    per_image = inference_activation_elements(layers, 3 * 224 * 224) * 2       # bf16
+    per_image = inference_activation_elements(count(spec)) * 2       # bf16
     weights = sum(layer.params for layer in layers) * 2
     largest = (10**9 - weights) // per_image                                  # by hand: 1 GB of bf16
     assert info.value.field == "memory" and largest > 100

@@ -164,3 +164,38 @@ def test_not_an_object():
 def test_malformed_json_says_where():
     with pytest.raises(SpecError, match="line 2, column 1"):
         ResNetSpec.from_json('{"depths": [2,\n')
+
+
+# ---- RegNet/AnyNet fields ---------------------------------------------------------------------------------
+REGNET = {"block": "res_bottleneck", "depths": [1, 1, 4, 7], "widths": [32, 64, 160, 384], "strides": [2, 2, 2, 2],
+          "group_width": 16, "stem": "simple", "stem_width": 32}
+
+
+def test_regnet_fields_resolve_per_stage_and_round_trip():
+    spec = ResNetSpec.from_dict(REGNET)
+    assert spec.group_width == (16, 16, 16, 16) and spec.bottleneck_ratio == 1.0
+    assert [spec.stage_groups(i) for i in range(4)] == [2, 4, 10, 24]  # 3x3 width / 16 channels per group
+    assert ResNetSpec.from_dict({**REGNET, "bottleneck_ratio": [0.5] * 4}).bottleneck_ratio == 0.5
+    assert ResNetSpec.from_dict(spec.to_dict()) == spec
+    mixed = ResNetSpec.from_dict({"block": ["basic", "res_bottleneck"], "depths": [1, 1], "widths": [16, 24],
+                                  "group_width": [None, 8], "bottleneck_ratio": [1, 2]})
+    assert mixed.stage_inner_width(1) == 48 and mixed.stage_groups(1) == 6 and mixed.stage_groups(0) == 1
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"group_width": 48}, "group_width[0]", "does not divide stage 1's 3x3 width 32"),
+    ({"group_width": [16, 16]}, "group_width", "has 2 entries but depths has 4 stages"),
+    ({"group_width": 0}, "group_width", "too small"),
+    ({"bottleneck_ratio": 0}, "bottleneck_ratio", "above 0"),
+    ({"bottleneck_ratio": 0.001}, "bottleneck_ratio", "= 0 channels"),
+    ({"groups": 32}, "groups", "res_bottleneck stages set their grouping with group_width"),
+    ({"block": ["basic", "res_bottleneck", "res_bottleneck", "res_bottleneck"]}, "group_width[0]",
+     "applies only to res_bottleneck stages"),
+    ({"block": "basic", "group_width": None, "bottleneck_ratio": 0.5}, "bottleneck_ratio",
+     "applies only to res_bottleneck stages"),
+    ({"input_size": 16}, "input_size", "needs at least 17"),  # the simple stem and four stride-2 stages
+])
+def test_regnet_field_errors_name_the_field(change, field, words):
+    with pytest.raises(SpecError) as error:
+        ResNetSpec.from_dict({**REGNET, **change})
+    assert str(error.value).startswith(field) and words in str(error.value), str(error.value)

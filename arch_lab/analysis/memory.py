@@ -26,11 +26,11 @@ checked against a real run (the tests do, with tensor lifetimes and ``saved_tens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from math import prod
 
-from arch_lab.analysis.structure import Block, split
-from arch_lab.plan import Layer
+from arch_lab.cache import WeightedLRU
+from arch_lab.plan import CountedBlock, CountedNetwork, Layer
 
 FP32_BYTES = 4
 BF16_BYTES = 2
@@ -80,86 +80,107 @@ class _Live:
             current = out
         return current
 
-    def branch(self, layers: Sequence[Layer], source: str) -> str:
-        """The residual branch as :mod:`arch_lab.models.blocks` writes it, one statement per conv+BN:
-        ``out = relu(bn(conv(out)))`` keeps ``out`` alive until the BN's output replaces it."""
-        out = source
-        for conv, bn in zip(layers[0::2], layers[1::2], strict=True):
-            conv_out, bn_out = self.output(conv), self.output(bn)
-            self.free(conv_out)
-            if out != source:
-                self.free(out)
-            out = bn_out
-        return out
 
-
-def inference_activation_elements(layers: Sequence[Layer], input_elements: int) -> int:
-    """Peak activation elements alive at once in one image's no-grad forward (see module docstring)."""
-    net = split(layers)
+def _block_peak(block: CountedBlock) -> int:
+    """Peak elements alive while ``block`` runs, its input included (the caller adds what it holds):
+    the shortcut first, then the branch one statement at a time as :mod:`arch_lab.models` runs it
+    (``out = relu(bn(conv(out)))`` keeps ``out`` alive until the BN's output replaces it; ``out = se(out)``
+    makes a new product), then the residual sum."""
     live = _Live()
-    x = live.chain(net.stem, live.alloc("input", input_elements))
-    stage_input = x
-    for i, block in enumerate(net.blocks):
-        if i and block.stage != net.blocks[i - 1].stage:  # ResNet.forward held the stage's input until now
-            live.free(stage_input)
-            stage_input = x
-        identity = live.chain(block.shortcut, x)
-        out = live.branch(block.branch, x)
-        if block.se:
-            scale = live.chain(block.se, out)
-            scaled = live.alloc(f"{block.name}.se.mul", prod(block.output_shape))
-            live.free(scale, out)
-            out = scaled
-        total = live.alloc(f"{block.name}.add", prod(block.output_shape))
-        live.free(out, *(key for key in (identity, x) if key != stage_input))
-        x = total
-    live.free(stage_input)
-    live.chain(net.head, x)
+    x = live.alloc("input", prod(block.steps[0][0].input_shape))
+    identity = live.chain(block.shortcut, x)
+    out = x
+    for i, step in enumerate(block.steps):
+        if step[0].role == "se":
+            scale = live.chain(step, out)
+            result = live.alloc(f"product{i}", prod(step[0].input_shape))
+            live.free(scale)
+        else:
+            conv_out, result = live.output(step[0]), live.output(step[1])
+            live.free(conv_out)
+        if out != x:
+            live.free(out)
+        out = result
+    live.alloc("sum", prod(block.output_shape))
+    del identity  # alive until the sum is made, which the peak above includes
     return live.peak
 
 
-def saved_activation_bytes(layers: Sequence[Layer], input_elements: int, batch_size: int) -> int:
-    """Bytes autograd saves for backward in an fp32 training forward of ``batch_size`` images of
-    ``input_elements`` each (see module docstring)."""
-    bn_channels = sum(layer.output_shape[0] for layer in layers if layer.type == "BatchNorm2d")
-    bn_statistics = 2 * bn_channels * FP32_BYTES  # the batch mean and inverse std of every BN, per batch
-    return batch_size * _saved_per_image(layers, input_elements) + bn_statistics
+def _block_saved(block: CountedBlock) -> int:
+    """Bytes per image autograd saves in ``block`` (see the module docstring)."""
+    saved = 0
+    last = len(block.steps) - 1
+    for i, step in enumerate(block.steps):
+        if step[0].role == "se":
+            pool, fc1, fc2 = step
+            # pooled vector (fc1's input), ReLU output (fc2's input), sigmoid output (the product's operand);
+            # the product is saved when a later conv takes it (RegNetY), not when the residual add does
+            saved += numel(pool) + numel(fc1) + numel(fc2) + (prod(pool.input_shape) if i < last else 0)
+        else:
+            conv, bn = step
+            # BN saves the conv's output; its own output is saved by the ReLU after it or by the next step
+            saved += numel(conv) + (numel(bn) if bn.relu_after or i < last else 0)
+    saved = saved * FP32_BYTES + _chain_saved(block.shortcut)
+    return saved + prod(block.output_shape) * FP32_BYTES  # the residual sum, saved by the in-place ReLU after it
 
 
-def _saved_per_image(layers: Sequence[Layer], input_elements: int) -> int:
-    net = split(layers)
-    saved = input_elements * FP32_BYTES  # the first conv's input
-    # every stem BN is followed by a ReLU; the stem's output is the first block's input, which its conv saves
-    saved += _chain_saved(net.stem, relu_after=lambda layer: layer.type == "BatchNorm2d", last_output_saved=True)
-    for block in net.blocks:
-        saved += _block_saved(block)
-    saved += _chain_saved(net.head, relu_after=lambda layer: False)
-    return saved
+_BLOCK_FIGURES: WeightedLRU[tuple[int, int, int]] = WeightedLRU(20_000, lambda figures: 1)
 
 
-def _chain_saved(layers: Sequence[Layer], relu_after: Callable[[Layer], bool], last_output_saved: bool = False) -> int:
-    """Bytes of the outputs in a chain that some later op saves: the next layer saves its input, a
-    ReLU follows it, or (``last_output_saved``) the chain's consumer saves it."""
+def block_figures(block: CountedBlock) -> tuple[int, int, int]:
+    """(peak elements, saved bytes per image, BN channels) of a counted block, cached with it."""
+    def figures() -> tuple[int, int, int]:
+        channels = sum(layer.output_shape[0] for layer in block.layers if layer.type == "BatchNorm2d")
+        return _block_peak(block), _block_saved(block), channels
+
+    return _BLOCK_FIGURES.get(block, figures)
+
+
+def inference_activation_elements(net: CountedNetwork) -> int:
+    """Peak activation elements alive at once in one image's no-grad forward (see module docstring).
+
+    The caller's input stays alive throughout; ``ResNet.forward`` holds each stage's input until the
+    stage returns, so every block but a stage's first runs beside it."""
+    image = prod(net.input_shape)
+    stem = _Live()
+    stem.chain(net.stem, stem.alloc("input", image))
+    peak, stage, held, previous, figures = stem.peak, "", 0, None, (0, 0, 0)
+    for _, block_stage, block in net.blocks:
+        if block_stage != stage:
+            stage, held = block_stage, 0
+        if block is not previous:  # a stage repeats one counted block
+            previous, figures = block, block_figures(block)
+        peak = max(peak, image + held + figures[0])
+        if not held:
+            held = prod(block.steps[0][0].input_shape)
+    head = _Live()
+    head.chain(net.head, head.alloc("features", prod(net.head[0].input_shape)))
+    return max(peak, image + head.peak)
+
+
+def saved_activation_bytes(net: CountedNetwork, batch_size: int) -> int:
+    """Bytes autograd saves for backward in an fp32 training forward of ``batch_size`` images (see
+    module docstring)."""
+    bn_channels = sum(layer.output_shape[0] for layer in net.stem if layer.type == "BatchNorm2d")
+    per_image = prod(net.input_shape) * FP32_BYTES  # the first conv's input
+    # the stem's output is the first block's input, which its conv saves
+    per_image += _chain_saved(net.stem, last_output_saved=True)
+    for _, _, block in net.blocks:
+        _, saved, channels = block_figures(block)
+        per_image += saved
+        bn_channels += channels
+    per_image += _chain_saved(net.head)
+    return batch_size * per_image + 2 * bn_channels * FP32_BYTES  # BN's batch mean and inverse std, per batch
+
+
+def _chain_saved(layers: Sequence[Layer], last_output_saved: bool = False) -> int:
+    """Bytes of the outputs in a chain that something saves: the next layer saves its input, a ReLU
+    follows it, or (``last_output_saved``) the chain's consumer saves it; max-pool also saves indices."""
     saved = 0
     for i, layer in enumerate(layers):
         consumer_saves = layers[i + 1].type in _SAVES_INPUT if i + 1 < len(layers) else last_output_saved
-        if consumer_saves or relu_after(layer):
+        if consumer_saves or layer.relu_after:
             saved += numel(layer) * FP32_BYTES
         if layer.type == "MaxPool2d":
             saved += numel(layer) * INDEX_BYTES
     return saved
-
-
-def _block_saved(block: Block) -> int:
-    last_bn = block.branch[-1]
-    # In the branch every BN but the last is followed by a ReLU; the last feeds SE (which saves it) or
-    # the residual add (which saves nothing).
-    saved = _chain_saved(block.branch, relu_after=lambda layer: layer.type == "BatchNorm2d" and layer is not last_bn,
-                         last_output_saved=bool(block.se))
-    saved += _chain_saved(block.shortcut, relu_after=lambda layer: False)
-    if block.se:
-        pool, fc1, fc2 = block.se
-        # pooled vector (fc1's input), ReLU output (fc2's input), sigmoid output (the product's operand)
-        saved += (numel(pool) + numel(fc1) + numel(fc2)) * FP32_BYTES
-    return saved + numel(last_bn) * FP32_BYTES  # the residual sum, saved by the in-place ReLU after it
-

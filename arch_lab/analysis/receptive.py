@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from arch_lab.analysis.structure import split
-from arch_lab.plan import Layer
+from arch_lab.plan import CountedNetwork, Layer
 
 _SPATIAL = {"Conv2d", "MaxPool2d", "AvgPool2d"}
 
@@ -29,9 +28,8 @@ class Field:
     receptive_field: int
 
 
-def stage_fields(layers: Sequence[Layer]) -> dict[str, Field]:
+def stage_fields(net: CountedNetwork) -> dict[str, Field]:
     """``{"stem": Field, "layer1": Field, …}`` for the maps ending the stem and each stage."""
-    net = split(layers)
     size, jump = 1, 1
     fields: dict[str, Field] = {}
 
@@ -44,6 +42,6 @@ def stage_fields(layers: Sequence[Layer]) -> dict[str, Field]:
         fields[stage] = Field(jump, size)
 
     step(net.stem, "stem")
-    for block in net.blocks:
-        step(block.branch, block.stage)
+    for _, stage, block in net.blocks:
+        step([layer for layers in block.steps for layer in layers], stage)
     return fields

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from math import prod
 from typing import Any
 
 import pandas as pd
@@ -21,8 +20,8 @@ from arch_lab.analysis.receptive import Field, stage_fields
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_records, stage_records
 from arch_lab.cache import WeightedLRU
 from arch_lab.errors import SpecError
-from arch_lab.limits import check_limits
-from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, plan
+from arch_lab.limits import Limits, check_limits
+from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, count, plan
 from arch_lab.spec import ResNetSpec
 
 MB = 1e6
@@ -148,29 +147,36 @@ _REPORTS: WeightedLRU[Report] = WeightedLRU(CACHED_LAYERS, lambda report: len(re
 """Reports keyed by the network and batch size (not the name), weighed like the plans they hold."""
 
 
+HEADLINE = ("params", "macs", "flops", "activations", "activations_mb")
+"""The numbers :func:`headline` computes without naming a layer (what design-space sweeps rank on)."""
+
+
+def headline(spec: ResNetSpec, batch_size: int = 1, limits: Limits | None = None) -> dict[str, int | float]:
+    """:data:`HEADLINE` of ``spec`` from its counted blocks, after the request-limit check; ``analyse``
+    reports these very numbers, and sweeps call this directly (tens of microseconds a design)."""
+    counted = check_limits(spec, limits, batch_size=batch_size)
+    macs = batch_size * counted.macs
+    peak = batch_size * memory.inference_activation_elements(counted) * memory.FP32_BYTES
+    return {"params": counted.params, "macs": macs, "flops": 2 * macs,
+            "activations": batch_size * counted.activations, "activations_mb": peak / MB}
+
+
 def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
-    check_limits(spec, batch_size=batch_size)
-    layers = plan(spec)
-    params = sum(layer.params for layer in layers)
-    macs = batch_size * sum(layer.macs for layer in layers)
-    image = spec.in_channels * prod(spec.input_size)  # type: ignore[arg-type]
-    saved = memory.saved_activation_bytes(layers, image, batch_size)
-    peak = batch_size * memory.inference_activation_elements(layers, image) * memory.FP32_BYTES
+    numbers = headline(spec, batch_size)
+    params = numbers["params"]
+    counted = count(spec)
+    saved = memory.saved_activation_bytes(counted, batch_size)
     return Report(
         spec=spec,
         batch_size=batch_size,
-        params=params,
         trainable_params=params,  # every parameter of the built network trains
-        macs=macs,
-        flops=2 * macs,
-        activations=batch_size * sum(layer.activations for layer in layers),
         weights_fp32_mb=params * memory.FP32_BYTES / MB,
         weights_bf16_mb=params * memory.BF16_BYTES / MB,
-        activations_mb=peak / MB,
         train_activations_mb=saved / MB,
         train_step_mb=(memory.train_state_bytes(params) + saved) / MB,
-        _plan=layers,
-        _fields=tuple(stage_fields(layers).items()),
+        _plan=plan(spec),
+        _fields=tuple(stage_fields(counted).items()),
+        **numbers,
     )
 
 

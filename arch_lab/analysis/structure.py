@@ -1,8 +1,7 @@
 """The plan's flat layer list regrouped as the network runs: stem chain, residual blocks, head chain.
 
-The memory and receptive-field estimates need to know which layers form the residual branch, which the
-shortcut and which the squeeze-excitation of a block; the plan's module names say it
-(``layer2.0.conv1``, ``layer2.0.downsample.0``, ``layer2.0.se.fc1``), so nothing else is needed.
+Read from each layer's ``role`` and ``block`` (set by the counting interpreter from the network's
+description), never from its name.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from arch_lab.plan import Layer
 
 @dataclass
 class Block:
-    """One residual block: ``out = relu(se(branch(x)) + shortcut(x))``."""
+    """One residual block: ``out = relu(branch(x) + shortcut(x))``, SE somewhere in the branch."""
 
     name: str
     stage: str
@@ -43,20 +42,12 @@ def split(layers: Sequence[Layer]) -> Network:
     """Group ``layers`` (in forward order, as ``plan()`` returns them) by stem, block and head."""
     net = Network([], [], [])
     for layer in layers:
-        if layer.stage == "stem":
+        if layer.role == "stem":
             net.stem.append(layer)
-        elif layer.stage == "head":
+        elif layer.role == "head":
             net.head.append(layer)
         else:
-            stage, index, part = layer.name.split(".", 2)
-            name = f"{stage}.{index}"
-            if not net.blocks or net.blocks[-1].name != name:
-                net.blocks.append(Block(name, layer.stage))
-            block = net.blocks[-1]
-            if part.startswith("downsample"):
-                block.shortcut.append(layer)
-            elif part.startswith("se."):
-                block.se.append(layer)
-            else:
-                block.branch.append(layer)
+            if not net.blocks or net.blocks[-1].name != layer.block:
+                net.blocks.append(Block(layer.block, layer.stage))
+            getattr(net.blocks[-1], layer.role).append(layer)
     return net

@@ -60,7 +60,7 @@ def stage_records(layers: Sequence[Layer], batch_size: int, fields: Mapping[str,
         params = sum(layer.params for layer in members)
         macs = sum(layer.macs for layer in members)
         field = fields.get(stage)
-        last = [layer for layer in members if ".se." not in layer.name][-1]  # SE's 1x1 maps end no stage
+        last = [layer for layer in members if layer.role != "se"][-1]  # SE's 1x1 maps end no stage
         records.append({
             "stage": stage,
             "output_shape": _shape(last.output_shape, batch_size, flat=last.type == "Linear"),

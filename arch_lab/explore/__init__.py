@@ -1,4 +1,4 @@
-"""Explore a design space: sample designs, count them, keep those meeting constraints, mark the Pareto front.
+"""Design-space exploration: spaces, sampling, the result table, measurement and latency estimates.
 
 ``explore(space, n=..., seed=..., constraints=..., objectives=..., method=...)`` returns an
 :class:`ExploreResult` whose ``table`` has a row per accepted design. Spaces are data

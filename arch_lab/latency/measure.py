@@ -25,7 +25,6 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from arch_lab.models import build_model
 from arch_lab.errors import SpecError
 from arch_lab.latency.devices import CpuDevice, backend_flags, device_for, is_out_of_memory
 from arch_lab.latency.options import COMPILE_MODES, LatencyOptions, resolve_options
@@ -39,6 +38,7 @@ from arch_lab.limits import (
     check_memory,
     live_activation_elements,
 )
+from arch_lab.models import build_model
 from arch_lab.plan import plan
 from arch_lab.spec import ResNetSpec
 

@@ -1,101 +1,64 @@
-"""Residual blocks with torchvision's module names (conv1, bn1, …, downsample), so its weights load.
+"""A residual block built from its description, with torchvision's module names (conv1, bn1, …,
+downsample, se) so its weights load.
 
-Differences from torchvision are opt-in through the spec: biased convs (d2l), squeeze-excitation on the
-block's output channels (SENet; named ``se``, applied after the last BN and before the residual add).
+The branch runs one described step per statement, ``out = relu(bn(conv(out)))`` or ``out = se(out)``,
+exactly as torchvision writes it: the memory model (:mod:`arch_lab.analysis.memory`) counts the tensors
+alive under that layout, and the tests hold it against a real forward pass.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import torch
 from torch import nn
 
-from arch_lab.spec import squeeze_channels
+from arch_lab.models.layers import make
+from arch_lab.network import Block, SqueezeExcitation, Unit
 
 
-def conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1,
-         bias: bool = False) -> nn.Conv2d:
-    """A square conv padded so that stride 1 keeps the size (torchvision's conv3x3/conv1x1)."""
-    return nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=bias)
+class ResidualBlock(nn.Module):
+    """``relu(branch(x) + shortcut(x))`` for any block kind of :data:`arch_lab.network.BLOCKS`."""
 
-
-class ResidualBlock(nn.Module, ABC):
-    """Common forward: residual branch, optional SE, shortcut, add, ReLU."""
-
-    def __init__(self, out_channels: int, se_ratio: float, downsample: nn.Module | None) -> None:
+    def __init__(self, node: Block) -> None:
         super().__init__()
+        self.kind = node.kind
+        channels = node.in_channels
+        program: list[tuple[str, ...]] = []
+        for step in node.steps:
+            if isinstance(step, Unit):
+                conv, channels = make(step.conv, channels)
+                self.add_module(step.conv.name, conv)
+                self.add_module(step.bn.name, make(step.bn, channels)[0])
+                program.append((step.conv.name, step.bn.name, "relu" if step.relu else ""))
+            else:
+                self.add_module(step.name, _squeeze_excitation(step))
+                program.append((step.name,))
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-        if se_ratio > 0:
-            # Imported on first use: torchvision.ops costs about 1.5 s of every start-up otherwise.
-            from torchvision.ops import SqueezeExcitation
-
-            self.se = SqueezeExcitation(out_channels, squeeze_channels(out_channels, se_ratio))
+        self.downsample = make(node.shortcut, node.in_channels)[0] if node.shortcut is not None else None
+        self.program = tuple(program)
+        self.last_bn_name = node.last_bn.name
 
     @property
-    @abstractmethod
     def last_bn(self) -> nn.BatchNorm2d:
         """The BN closing the residual branch, zeroed by ``zero_init_residual``."""
-
-    @abstractmethod
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolutional branch, up to and including its last BN."""
+        return getattr(self, self.last_bn_name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.residual(x)
-        if hasattr(self, "se"):
-            out = self.se(out)
+        out = x
+        for step in self.program:
+            out = self._statement(step, out)
         return self.relu(out + identity)
 
-
-class BasicBlock(ResidualBlock):
-    """Two 3x3 convs; the first carries the stride (ResNet-18/34)."""
-
-    expansion = 1
-
-    def __init__(self, in_channels: int, planes: int, stride: int, downsample: nn.Module | None,
-                 conv_bias: bool = False, se_ratio: float = 0.0) -> None:
-        super().__init__(planes, se_ratio, downsample)
-        self.conv1 = conv(in_channels, planes, 3, stride, bias=conv_bias)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv(planes, planes, 3, bias=conv_bias)
-        self.bn2 = nn.BatchNorm2d(planes)
-
-    @property
-    def last_bn(self) -> nn.BatchNorm2d:
-        return self.bn2
-
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.bn2(self.conv2(out))
+    def _statement(self, step: tuple[str, ...], x: torch.Tensor) -> torch.Tensor:
+        if len(step) == 1:
+            return getattr(self, step[0])(x)
+        conv, bn, relu = step
+        out = getattr(self, bn)(getattr(self, conv)(x))
+        return self.relu(out) if relu else out
 
 
-class Bottleneck(ResidualBlock):
-    """1x1 reduce, 3x3 (stride and groups here, "ResNet v1.5"), 1x1 expand by 4."""
+def _squeeze_excitation(step: SqueezeExcitation) -> nn.Module:
+    # Imported on first use: torchvision.ops costs about 1.5 s of every start-up otherwise.
+    from torchvision.ops import SqueezeExcitation as TorchvisionSE
 
-    expansion = 4
-
-    def __init__(self, in_channels: int, planes: int, stride: int, downsample: nn.Module | None,
-                 conv_bias: bool = False, se_ratio: float = 0.0, inner_width: int = 0, groups: int = 1) -> None:
-        out_channels = planes * self.expansion
-        super().__init__(out_channels, se_ratio, downsample)
-        self.conv1 = conv(in_channels, inner_width, 1, bias=conv_bias)
-        self.bn1 = nn.BatchNorm2d(inner_width)
-        self.conv2 = conv(inner_width, inner_width, 3, stride, groups=groups, bias=conv_bias)
-        self.bn2 = nn.BatchNorm2d(inner_width)
-        self.conv3 = conv(inner_width, out_channels, 1, bias=conv_bias)
-        self.bn3 = nn.BatchNorm2d(out_channels)
-
-    @property
-    def last_bn(self) -> nn.BatchNorm2d:
-        return self.bn3
-
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        return self.bn3(self.conv3(out))
-
-
-BLOCK_CLASSES: dict[str, type[ResidualBlock]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
+    return TorchvisionSE(step.channels, step.hidden)

@@ -1,4 +1,5 @@
-"""Compose stem, stages and head into a ResNet with torchvision's module names.
+"""The module interpreter: a spec's described network (:func:`arch_lab.network.describe`) as modules
+with torchvision's names.
 
 Names follow torchvision (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer1.0.downsample.0``, ``fc``) and,
 for the deep stem, timm (``conv1.0`` … ``conv1.6``), so their state dicts load with ``strict=True``.
@@ -10,48 +11,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from arch_lab.models.blocks import BLOCK_CLASSES, ResidualBlock, conv
-from arch_lab.models.shortcuts import make_shortcut
 from arch_lab.errors import SpecError
 from arch_lab.limits import Limits, check_limits
-from arch_lab.spec import BLOCKS, ResNetSpec
-
-
-def stem_modules(spec: ResNetSpec) -> dict[str, nn.Module]:
-    """The stem as top-level modules, in forward order."""
-    width, bias = spec.stem_width, spec.conv_bias
-    if spec.stem == "classic":
-        first: nn.Module = nn.Conv2d(spec.in_channels, width, 7, stride=2, padding=3, bias=bias)
-    elif spec.stem == "deep":
-        half = width // 2
-        first = nn.Sequential(
-            conv(spec.in_channels, half, 3, 2, bias=bias), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
-            conv(half, half, 3, bias=bias), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
-            conv(half, width, 3, bias=bias))
-    else:
-        first = conv(spec.in_channels, width, 3, bias=bias)
-    modules = {"conv1": first, "bn1": nn.BatchNorm2d(width), "relu": nn.ReLU(inplace=True)}
-    if spec.stem != "cifar":
-        modules["maxpool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-    return modules
-
-
-def make_stage(spec: ResNetSpec, stage: int, in_channels: int) -> nn.Sequential:
-    """One stage: the first block carries the stride and the shortcut where the shape changes."""
-    kind = spec.stage_blocks[stage]
-    planes, stride = spec.widths[stage], spec.strides[stage]  # type: ignore[index]
-    out_channels = planes * BLOCKS[kind]
-    extra = {"inner_width": spec.stage_inner_width(stage), "groups": spec.groups} if kind == "bottleneck" else {}
-    blocks = []
-    for index in range(spec.depths[stage]):
-        block_stride = stride if index == 0 else 1
-        downsample = None
-        if block_stride != 1 or in_channels != out_channels:
-            downsample = make_shortcut(spec.shortcut, in_channels, out_channels, block_stride, spec.conv_bias)
-        blocks.append(BLOCK_CLASSES[kind](in_channels, planes, block_stride, downsample,
-                                          conv_bias=spec.conv_bias, se_ratio=spec.se_ratio, **extra))
-        in_channels = out_channels
-    return nn.Sequential(*blocks)
+from arch_lab.models.blocks import ResidualBlock
+from arch_lab.models.layers import make
+from arch_lab.network import describe
+from arch_lab.spec import ResNetSpec
 
 
 class ResNet(nn.Module):
@@ -60,18 +25,19 @@ class ResNet(nn.Module):
     def __init__(self, spec: ResNetSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.stem_names = list(stem_modules(spec))
-        for name, module in stem_modules(spec).items():
-            self.add_module(name, module)
-        channels = spec.stem_width
+        network = describe(spec)
+        channels = network.in_channels
+        self.stem_names = []
+        for node in network.stem:
+            module, channels = make(node, channels)
+            self.add_module(node.name, module)
+            self.stem_names.append(node.name)
         self.stage_names = []
-        for stage in range(spec.num_stages):
-            name = f"layer{stage + 1}"
-            self.add_module(name, make_stage(spec, stage, channels))
-            self.stage_names.append(name)
-            channels = spec.stage_out_channels(stage)
+        for stage, blocks in enumerate(network.stages):
+            self.add_module(f"layer{stage + 1}", nn.Sequential(*(ResidualBlock(block) for block in blocks)))
+            self.stage_names.append(f"layer{stage + 1}")
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(channels, spec.num_classes)
+        self.fc = nn.Linear(network.features, network.num_classes)
         self._init_weights(spec.zero_init_residual)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
