@@ -43,8 +43,40 @@ CIFAR_RESNET_DEPTH: dict[str, Any] = {
     "fields": {"depths": {"range": [1, 200]}},
 }
 
-BUILTIN_SPACES: dict[str, dict[str, Any]] = {
-    space["name"]: space for space in (RESNET50_NEIGHBOURHOOD, CIFAR_RESNET_DEPTH)}
+ANYNET_BASE: dict[str, Any] = {
+    "name": "anynetx", "block": "res_bottleneck", "stem": "simple", "stem_width": 32, "depths": [1, 1, 1, 1],
+    "widths": [32, 64, 128, 256], "strides": [2, 2, 2, 2], "group_width": [8, 8, 8, 8]}
+"""pycls AnyNetX: ``simple_stem_in`` of width 32 (3x3/2 conv, no pool), four X-block stages at stride 2."""
+ANYNET_SOURCE = (
+    "Radosavovic et al. 2020, 'Designing Network Design Spaces' (arXiv 2003.13678) section 3.1, AnyNetX: 4 stages, "
+    "d_i <= 16, w_i <= 1024 and divisible by 8, b_i in {{1, 2, 4}}, g_i in {{1, 2, ..., 32}} (powers of 2; our "
+    "bottleneck_ratio is the inner/outer width, 1/b_i); widths drawn log-uniform with quantum 8 as pycls's "
+    "sweep samplers draw widths (pycls/sweep/samplers.py). Unlike pycls, no width is adjusted for group "
+    "compatibility: a group width that does not divide the 3x3 width is an invalid, rejected sample. Regime: "
+    "the paper samples in a narrow compute band; we use the 10% band {band} MACs below the nominal {nominal} "
+    "(pycls publishes only a CIFAR sweep config, with FLOPS in [0.12e9, 0.13e9])")
+
+
+def _anynetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": f"AnyNetX in the {name.rsplit('-', 1)[1].upper()} regime: every stage's depth, width, "
+                       "bottleneck ratio and group width free.",
+        "source": ANYNET_SOURCE.format(band=band, nominal=name.rsplit("-", 1)[1].upper()),
+        "base": ANYNET_BASE,
+        "fields": {
+            "depths": {"range": [1, 16], "per_stage": True},
+            "widths": {"log_uniform": [8, 1024], "quantum": 8, "per_stage": True},
+            "bottleneck_ratio": {"choices": [1.0, 0.5, 0.25], "per_stage": True},
+            "group_width": {"choices": [1, 2, 4, 8, 16, 32], "per_stage": True},
+        },
+        "constraints": [f"{low:g}<=macs<={high:g}"],
+    }
+
+
+BUILTIN_SPACES: dict[str, dict[str, Any]] = {space["name"]: space for space in (
+    RESNET50_NEIGHBOURHOOD, CIFAR_RESNET_DEPTH,
+    _anynetx("anynetx-400mf", "360M-400M", 360e6, 400e6), _anynetx("anynetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9))}
 
 
 def list_spaces() -> list[str]:
