@@ -94,7 +94,7 @@ def load_space(name_or_file: str | Path) -> Space:
     if isinstance(name_or_file, str) and name_or_file in BUILTIN_SPACES:
         return parse_space(BUILTIN_SPACES[name_or_file])
     path = Path(name_or_file)
-    if isinstance(name_or_file, Path) or path.suffix == ".json" or path.is_file():
+    if isinstance(name_or_file, Path) or path.suffix == ".json" or path.exists():
         shown = str(path)[:200]
         return parse_space(parse_json(read_text_file(path, MAX_SPACE_BYTES), shown, MAX_SPACE_BYTES), "space")
     raise SpecError("space", f"{str(name_or_file)[:60]!r} is neither a built-in space nor a JSON file; built-in "
