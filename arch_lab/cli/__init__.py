@@ -11,10 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from arch_lab.cli import analysis_commands, export_commands, latency_commands, spec_commands
+from arch_lab.cli import analysis_commands, explore_commands, export_commands, latency_commands, spec_commands
 from arch_lab.errors import SpecError
 
-COMMAND_MODULES = [spec_commands, analysis_commands, latency_commands, export_commands]
+COMMAND_MODULES = [spec_commands, analysis_commands, latency_commands, export_commands, explore_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,159 @@
+"""``explore()``: sample a design space, count every design, keep those that meet the constraints.
+
+Every design is counted by :func:`arch_lab.analysis.sweep.sweep_metrics`, the same numbers as
+``analyse()``. A sampled design that is not a valid spec (or is beyond the request limits) is a rejected
+try, not an error: a space's ranges are meant to be wider than the valid designs. Designs met twice are
+rejected as duplicates, so every row is a distinct network. A try costs the sampling, one spec
+validation and one ``sweep_metrics`` call; only a row of plain values is kept per accepted design.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arch_lab.analysis.sweep import SWEEP_METRICS, sweep_metrics
+from arch_lab.errors import SpecError
+from arch_lab.explore.criteria import Constraint, pareto_mask, parse_constraint, parse_objective
+from arch_lab.explore.result import ExploreResult
+from arch_lab.explore.space import SPEC_FIELDS, Space, parse_space
+from arch_lab.explore.spaces import load_space
+from arch_lab.spec import ResNetSpec
+
+METHODS = ("random", "grid", "optuna")
+STRUCTURE_COLUMNS = ("num_stages", "num_blocks")
+"""Counts of the design itself, usable in constraints (pycls constrains RegNets to 4 stages)."""
+METRIC_COLUMNS = (*SWEEP_METRICS, *STRUCTURE_COLUMNS)
+MAX_DESIGNS = 1_000_000
+MAX_TRIES = 100_000_000
+
+
+class _Rows:
+    """The growing table, one list per column, and the tallies of rejected tries."""
+
+    def __init__(self, space: Space, constraints: Sequence[Constraint], batch_size: int, extra: Sequence[str]):
+        self.space, self.constraints, self.batch_size = space, constraints, batch_size
+        self.columns: dict[str, list[Any]] = {name: [] for name in (*SPEC_FIELDS, *METRIC_COLUMNS, *extra)}
+        self.rejected = {"invalid": 0, "duplicate": 0, "constraint": 0}
+        self.tries = 0
+        # hashes, not the networks: the set stays a small fraction of the table (a 64-bit collision between
+        # two of 100,000 designs, about 1 in 10^9, would drop one design as a duplicate)
+        self._seen: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.columns["name"])
+
+    def offer(self, values: dict[str, Any]) -> tuple[ResNetSpec, dict[str, Any]] | None:
+        """The design of ``values`` and its metrics if it is a new, valid design meeting every constraint."""
+        self.tries += 1
+        try:
+            spec = self.space.build(values, f"{self.space.name}-{len(self)}")
+        except SpecError:
+            self.rejected["invalid"] += 1
+            return None
+        key = hash(spec.network())
+        if key in self._seen:
+            self.rejected["duplicate"] += 1
+            return None
+        self._seen.add(key)
+        try:
+            metrics: dict[str, Any] = sweep_metrics(spec, batch_size=self.batch_size)
+        except SpecError:  # LimitError included: too big to count is too big to keep
+            self.rejected["invalid"] += 1
+            return None
+        metrics["num_stages"], metrics["num_blocks"] = spec.num_stages, spec.num_blocks
+        for constraint in self.constraints:
+            if not constraint.holds(metrics[constraint.metric]):
+                self.rejected["constraint"] += 1
+                return None
+        return spec, metrics
+
+    def add(self, spec: ResNetSpec, metrics: dict[str, Any]) -> None:
+        columns = self.columns
+        for name, value in spec.to_dict().items():
+            columns[name].append(value)
+        for name, value in metrics.items():
+            columns[name].append(value)
+
+
+def explore(space: Space | str | Mapping[str, Any], n: int | None = 100, *, seed: int = 0,
+            constraints: Sequence[str] = (), objectives: Sequence[str] = (), method: str = "random",
+            max_tries: int | None = None, objective: Callable[[ResNetSpec], float] | None = None,
+            batch_size: int = 1) -> ExploreResult:
+    """Find up to ``n`` distinct designs of ``space`` that satisfy ``constraints`` (and the space's own).
+
+    ``space`` is a :class:`Space`, a built-in name, a JSON file path or the parsed JSON. ``method``:
+    ``"random"`` draws seeded uniform samples until ``n`` designs pass or ``max_tries`` (default
+    ``max(10_000, 100 * n)``) are spent; ``"grid"`` walks the full grid (refused above
+    :data:`~arch_lab.explore.space.MAX_GRID`), stopping early once ``n`` pass (``n=None``: all);
+    ``"optuna"`` lets Optuna's seeded TPE sampler minimise ``objective(spec)``, counting invalid and
+    constrained trials as pruned, and adds an ``objective`` column. The same arguments give the same table.
+    ``objectives`` (``"min:params"``, ``"max:macs"``) set the ``pareto`` column.
+    """
+    space = _space(space)
+    _check_int("seed", seed, 0, 2**63 - 1)
+    _check_int("batch_size", batch_size, 1, 4096)
+    if method not in METHODS:
+        raise SpecError("method", f"{str(method)[:40]!r} is not allowed; choose one of {', '.join(METHODS)}")
+    if n is None and method != "grid":
+        raise SpecError("n", "give the number of designs to find (only the grid method runs to its end)")
+    if n is not None:
+        _check_int("n", n, 1, MAX_DESIGNS)
+    if max_tries is None:
+        max_tries = MAX_TRIES if n is None else min(MAX_TRIES, max(10_000, 100 * n))
+    _check_int("max_tries", max_tries, 1, MAX_TRIES)
+    if (method == "optuna") != (objective is not None):
+        raise SpecError("objective", "the optuna method needs an objective callable (spec -> float to minimise) "
+                                     "and the other methods take none")
+    if isinstance(constraints, str) or isinstance(objectives, str):
+        raise SpecError("constraints", "give a list of texts, e.g. [\"macs<=4e9\"]")
+    parsed = [parse_constraint(text, METRIC_COLUMNS, f"space.constraints[{i}]")
+              for i, text in enumerate(space.constraints)]
+    parsed += [parse_constraint(text, METRIC_COLUMNS, f"constraints[{i}]") for i, text in enumerate(constraints)]
+    goals = [parse_objective(text, METRIC_COLUMNS, f"objectives[{i}]") for i, text in enumerate(objectives)]
+
+    rows = _Rows(space, parsed, batch_size, ("objective",) if objective else ())
+    wanted = MAX_DESIGNS if n is None else n
+    if method == "random":
+        rng = random.Random(seed)
+        while len(rows) < wanted and rows.tries < max_tries:
+            _keep(rows, rows.offer(space.draw(rng)))
+    elif method == "grid":
+        for values in space.grid():
+            if len(rows) >= wanted or rows.tries >= max_tries:
+                break
+            _keep(rows, rows.offer(values))
+    else:
+        from arch_lab.explore.search import optuna_search
+
+        optuna_search(space, rows, objective, wanted, seed, max_tries)  # type: ignore[arg-type]
+
+    table = pd.DataFrame(rows.columns)
+    table["pareto"] = pareto_mask(table[[goal.metric for goal in goals]].to_numpy(dtype=float),
+                                  [goal.maximise for goal in goals]) if len(table) else np.zeros(0, dtype=bool)
+    return ExploreResult(table=table, space=space.name, method=method, seed=seed, tries=rows.tries,
+                         rejected=dict(rows.rejected), constraints=tuple(str(c) for c in parsed),
+                         objectives=tuple(str(goal) for goal in goals), requested=n,
+                         metric_columns=(*METRIC_COLUMNS, *(("objective",) if objective else ())))
+
+
+def _keep(rows: _Rows, found: tuple[ResNetSpec, dict[str, Any]] | None) -> None:
+    if found is not None:
+        rows.add(*found)
+
+
+def _space(space: Space | str | Mapping[str, Any]) -> Space:
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str):
+        return load_space(space)
+    return parse_space(dict(space) if isinstance(space, Mapping) else space)
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(name, f"{str(value)[:40]!r} is not allowed; expected an integer from {low:,} to {high:,}")

@@ -1,0 +1,102 @@
+"""What an exploration returns: a table with a row per accepted design, and its CSV/JSON exports.
+
+The table holds each design's spec fields as columns (lists for per-stage fields), its metrics and a
+``pareto`` flag. Nothing else is kept per design (no report, no layer plan), so a sweep of 100,000 designs
+costs the memory of its table. The JSON export is ``{"designs": [{"spec": {...}, "metrics": {...},
+"pareto": ...}]}``: every ``spec`` reloads with :meth:`ResNetSpec.from_dict` into the same design, and
+``compare`` reads the file like its own ``--json`` export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arch_lab.explore.space import SPEC_FIELDS
+from arch_lab.export import comparison_to_csv
+from arch_lab.spec import ResNetSpec
+
+
+@dataclass(frozen=True)
+class ExploreResult:
+    """The accepted designs (``table``) and how many tries it took to find them."""
+
+    table: pd.DataFrame
+    space: str
+    method: str
+    seed: int
+    tries: int
+    rejected: dict[str, int]
+    """Tries that produced no row, by reason: ``invalid`` spec, ``duplicate`` design, failed ``constraint``."""
+    constraints: tuple[str, ...]
+    objectives: tuple[str, ...]
+    requested: int | None
+    """The ``n`` asked for (None: the whole grid)."""
+    metric_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def accepted(self) -> int:
+        return len(self.table)
+
+    @property
+    def acceptance_rate(self) -> float:
+        """Accepted designs per try (0 when nothing was tried)."""
+        return self.accepted / self.tries if self.tries else 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Whether the ``n`` requested designs were found (a grid is complete once enumerated)."""
+        return self.requested is None or self.accepted >= self.requested
+
+    @property
+    def pareto(self) -> pd.DataFrame:
+        """The rows no other row beats on every objective."""
+        return self.table[self.table["pareto"]]
+
+    def summary(self) -> str:
+        """One line on what was found, for logs and the CLI."""
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in self.rejected.items() if count)
+        wanted = "" if self.requested is None else f" of {self.requested:,} requested"
+        return (f"space {self.space}, {self.method} (seed {self.seed}): {self.accepted:,} designs{wanted} from "
+                f"{self.tries:,} tries (acceptance {self.acceptance_rate:.1%}; rejected: {reasons or 'none'}); "
+                f"{int(self.table['pareto'].sum()):,} on the Pareto front of {', '.join(self.objectives) or '-'}")
+
+    def specs(self) -> Iterator[ResNetSpec]:
+        """Each row's design, validated again from its columns."""
+        for record in self.table[list(SPEC_FIELDS)].to_dict("records"):
+            yield ResNetSpec.from_dict(record)
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The table as CSV (per-stage lists as JSON text), safe from spreadsheet formula injection."""
+        flat = self.table.copy()
+        for column in flat.columns:
+            if flat[column].dtype == object:
+                flat[column] = flat[column].map(lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v)
+        return comparison_to_csv(flat, path)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The designs export described in the module docstring, with how they were found."""
+        designs = []
+        metrics = [c for c in self.metric_columns if c in self.table.columns]
+        for record in self.table.to_dict("records"):
+            designs.append({"spec": {name: record[name] for name in SPEC_FIELDS},
+                            "metrics": {name: _plain(record[name]) for name in metrics},
+                            "pareto": bool(record["pareto"])})
+        body: dict[str, Any] = {
+            "space": self.space, "method": self.method, "seed": self.seed, "tries": self.tries,
+            "accepted": self.accepted, "acceptance_rate": self.acceptance_rate, "rejected": self.rejected,
+            "constraints": list(self.constraints), "objectives": list(self.objectives), "designs": designs}
+        text = json.dumps(body, separators=(",", ":"))
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready number: NaN (a failed measurement) becomes null."""
+    return None if isinstance(value, float) and value != value else value

@@ -1,0 +1,47 @@
+"""Plots: the Pareto trace holds exactly the flagged designs, known models carry published acc@1 only, EDFs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arch_lab import SpecError
+from arch_lab.analysis import analyse
+from arch_lab.explore import explore
+from arch_lab.explore.plots import edf, edf_points, known_models, scatter
+from arch_lab.presets import load_preset
+
+
+@pytest.fixture(scope="module")
+def result():
+    return explore("resnet50-neighbourhood", 40, seed=0, objectives=["min:params", "max:macs"])
+
+
+def test_scatter_draws_every_design_and_joins_the_front(result):
+    figure = scatter(result, "macs", "params", known=["resnet18", "resnet50"])
+    designs, front, models = figure.data
+    assert len(designs.x) == 40
+    flagged = result.table[result.table["pareto"]]
+    assert sorted(front.text) == sorted(flagged["name"]) and list(front.x) == sorted(flagged["macs"])
+    assert list(models.x) == [analyse(load_preset("resnet18")).macs, analyse(load_preset("resnet50")).macs]
+    assert "80.9% acc@1" in models.text[1]  # torchvision's resnet50 IMAGENET1K_V2: 80.858
+    assert not any("acc@1" in str(name) for name in designs.text)  # no sampled design gets an accuracy
+
+
+def test_known_models_use_torchvision_metadata():
+    models = known_models("macs", "params", ["resnet18"])
+    assert models.loc[0, "acc1"] == pytest.approx(69.758) and models.loc[0, "params"] == 11_689_512
+
+
+def test_edf_points_count_values_at_or_below():
+    xs, fs = edf_points([3, 1, 2, 2, float("nan")])
+    assert xs.tolist() == [1, 2, 2, 3] and fs.tolist() == [0.25, 0.75, 0.75, 1.0]
+
+
+def test_edf_overlays_one_curve_per_space(result):
+    other = explore("cifar-resnet-depth", 10, seed=0)
+    figure = edf({"r50": result, "cifar": other.table}, "params")
+    assert [trace.name for trace in figure.data] == ["r50 (n=40)", "cifar (n=10)"]
+    assert np.all(np.diff(figure.data[0].y) >= 0) and figure.data[0].y[-1] == 1.0
+    with pytest.raises(SpecError, match="not a column"):
+        edf({"r50": result}, "speed")
