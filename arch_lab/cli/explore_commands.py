@@ -31,6 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="e.g. \"macs<=4e9\" or \"3e9<=macs<=5e9\" (repeatable; all must hold)")
     parser.add_argument("--objective", action="append", default=[], metavar="min|max:METRIC",
                         help="e.g. min:params (repeatable); sets the pareto column")
+    parser.add_argument("--measure-top", type=int, default=0, metavar="K",
+                        help="time the K best designs (Pareto ones first) on this machine, or on Ray with --ray, and "
+                             "estimate every design's latency from them (latency_est_ms, labelled estimated)")
+    parser.add_argument("--budget", type=float, default=2.0, metavar="S",
+                        help="seconds of timing per measured design (default 2)")
+    parser.add_argument("--ray", metavar="auto|ADDRESS", default=None,
+                        help="measure as Ray tasks (one GPU, or one CPU, each) on an existing cluster: 'auto' or "
+                             "HEAD:6379 (needs pip install arch_lab[ray]); 'local' starts a local Ray instance")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     parser.add_argument("--json", metavar="FILE", help="write the designs as JSON (specs reload; compare reads it)")
     parser.set_defaults(run=run_explore)
@@ -44,8 +52,12 @@ def run_explore(args: argparse.Namespace) -> int:
     if not args.space:
         raise SpecError("space", f"give a space name or file; built-in spaces: {', '.join(list_spaces())}")
     n = args.n if args.n is not None or args.method == "grid" else 100
+    if args.ray is not None and not args.measure_top:
+        raise SpecError("--ray", "measures finalists; give --measure-top K as well")
     result = explore(args.space, n, seed=args.seed, method=args.method, max_tries=args.max_tries,
-                     constraints=args.constraint, objectives=args.objective)
+                     constraints=args.constraint, objectives=args.objective, measure_top=args.measure_top,
+                     budget_s=args.budget, executor="local" if args.ray is None else "ray",
+                     address=None if args.ray in (None, "local") else args.ray, on_measured=_progress)
     print(result.summary())
     if not result.complete:
         print(f"note: only {result.accepted:,} of {result.requested:,} designs found within {result.tries:,} tries; "
@@ -62,3 +74,9 @@ def run_explore(args: argparse.Namespace) -> int:
     if args.json:
         result.to_json(args.json)
     return 0
+
+
+def _progress(row: int, figures: dict) -> None:
+    """One line on stderr per timed design, as it finishes."""
+    outcome = figures["error"] or f"{figures['latency_ms']:.2f} ms"
+    print(f"timed design {row + 1}: {outcome}", file=sys.stderr)

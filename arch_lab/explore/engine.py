@@ -18,7 +18,8 @@ import pandas as pd
 
 from arch_lab.analysis.sweep import SWEEP_METRICS, sweep_metrics
 from arch_lab.errors import SpecError
-from arch_lab.explore.criteria import Constraint, pareto_mask, parse_constraint, parse_objective
+from arch_lab.explore.criteria import Constraint, Objective, pareto_mask, parse_constraint, parse_objective
+from arch_lab.explore.finalists import LATENCY_COLUMNS, add_latency, finalists
 from arch_lab.explore.result import ExploreResult
 from arch_lab.explore.space import SPEC_FIELDS, Space, parse_space
 from arch_lab.explore.spaces import load_space
@@ -83,7 +84,9 @@ class _Rows:
 def explore(space: Space | str | Mapping[str, Any], n: int | None = 100, *, seed: int = 0,
             constraints: Sequence[str] = (), objectives: Sequence[str] = (), method: str = "random",
             max_tries: int | None = None, objective: Callable[[ResNetSpec], float] | None = None,
-            batch_size: int = 1) -> ExploreResult:
+            batch_size: int = 1, measure_top: int = 0, budget_s: float = 2.0, executor: str = "local",
+            address: str | None = None, on_measured: Callable[[int, dict[str, Any]], None] | None = None
+            ) -> ExploreResult:
     """Find up to ``n`` distinct designs of ``space`` that satisfy ``constraints`` (and the space's own).
 
     ``space`` is a :class:`Space`, a built-in name, a JSON file path or the parsed JSON. ``method``:
@@ -93,6 +96,12 @@ def explore(space: Space | str | Mapping[str, Any], n: int | None = 100, *, seed
     ``"optuna"`` lets Optuna's seeded TPE sampler minimise ``objective(spec)``, counting invalid and
     constrained trials as pruned, and adds an ``objective`` column. The same arguments give the same table.
     ``objectives`` (``"min:params"``, ``"max:macs"``) set the ``pareto`` column.
+
+    ``measure_top=k`` times the finalists on this machine (``executor="local"``, one after another, each
+    within ``budget_s``) or as Ray tasks (``executor="ray"``, ``address`` of a cluster or None for a local
+    instance), see :mod:`arch_lab.explore.finalists`; ``on_measured(row, figures)`` reports each as it
+    finishes. Constraints and objectives may then use ``latency_ms`` (measured: unmeasured designs fail a
+    latency constraint) and ``latency_est_ms`` (estimated for all once enough were timed).
     """
     space = _space(space)
     _check_int("seed", seed, 0, 2**63 - 1)
@@ -111,10 +120,14 @@ def explore(space: Space | str | Mapping[str, Any], n: int | None = 100, *, seed
                                      "and the other methods take none")
     if isinstance(constraints, str) or isinstance(objectives, str):
         raise SpecError("constraints", "give a list of texts, e.g. [\"macs<=4e9\"]")
+    _check_int("measure_top", measure_top, 0, MAX_DESIGNS)
+    known = (*METRIC_COLUMNS, *LATENCY_COLUMNS) if measure_top else METRIC_COLUMNS
     parsed = [parse_constraint(text, METRIC_COLUMNS, f"space.constraints[{i}]")
               for i, text in enumerate(space.constraints)]
-    parsed += [parse_constraint(text, METRIC_COLUMNS, f"constraints[{i}]") for i, text in enumerate(constraints)]
-    goals = [parse_objective(text, METRIC_COLUMNS, f"objectives[{i}]") for i, text in enumerate(objectives)]
+    parsed += [parse_constraint(text, known, f"constraints[{i}]") for i, text in enumerate(constraints)]
+    goals = [parse_objective(text, known, f"objectives[{i}]") for i, text in enumerate(objectives)]
+    timed = [c for c in parsed if c.metric in LATENCY_COLUMNS]
+    parsed = [c for c in parsed if c.metric not in LATENCY_COLUMNS]
 
     rows = _Rows(space, parsed, batch_size, ("objective",) if objective else ())
     wanted = MAX_DESIGNS if n is None else n
@@ -133,12 +146,29 @@ def explore(space: Space | str | Mapping[str, Any], n: int | None = 100, *, seed
         optuna_search(space, rows, objective, wanted, seed, max_tries)  # type: ignore[arg-type]
 
     table = pd.DataFrame(rows.columns)
-    table["pareto"] = pareto_mask(table[[goal.metric for goal in goals]].to_numpy(dtype=float),
-                                  [goal.maximise for goal in goals]) if len(table) else np.zeros(0, dtype=bool)
+    counted_goals = [goal for goal in goals if goal.metric not in LATENCY_COLUMNS]
+    table["pareto"] = _front(table, counted_goals)
+    model = None
+    if measure_top and len(table):
+        table, model = add_latency(table, finalists(table, counted_goals, measure_top), batch_size=batch_size,
+                                   budget_s=budget_s, executor=executor, address=address, on_result=on_measured)
+        for constraint in timed:
+            kept = table[constraint.metric].map(lambda v, c=constraint: v == v and c.holds(v))  # NaN fails
+            rows.rejected["constraint"] += int((~kept).sum())
+            table = table[kept].reset_index(drop=True)
+        table["pareto"] = _front(table, goals)
+    latency = ("latency_ms", "throughput_img_s", "latency_est_ms") if measure_top else ()
     return ExploreResult(table=table, space=space.name, method=method, seed=seed, tries=rows.tries,
-                         rejected=dict(rows.rejected), constraints=tuple(str(c) for c in parsed),
+                         rejected=dict(rows.rejected), constraints=tuple(str(c) for c in (*parsed, *timed)),
                          objectives=tuple(str(goal) for goal in goals), requested=n,
-                         metric_columns=(*METRIC_COLUMNS, *(("objective",) if objective else ())))
+                         metric_columns=(*METRIC_COLUMNS, *(("objective",) if objective else ()), *latency),
+                         latency_model=model)
+
+
+def _front(table: pd.DataFrame, goals: Sequence[Objective]) -> np.ndarray:
+    if not len(table):
+        return np.zeros(0, dtype=bool)
+    return pareto_mask(table[[goal.metric for goal in goals]].to_numpy(dtype=float), [goal.maximise for goal in goals])
 
 
 def _keep(rows: _Rows, found: tuple[ResNetSpec, dict[str, Any]] | None) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from arch_lab.explore.estimate import LatencyModel
+from arch_lab.explore.finalists import specs_of
 from arch_lab.explore.space import SPEC_FIELDS
 from arch_lab.export import comparison_to_csv
 from arch_lab.spec import ResNetSpec
@@ -38,6 +40,8 @@ class ExploreResult:
     requested: int | None
     """The ``n`` asked for (None: the whole grid)."""
     metric_columns: tuple[str, ...] = field(default=())
+    latency_model: LatencyModel | None = None
+    """The per-device estimate fitted to the measured finalists (None: none measured, or too few)."""
 
     @property
     def accepted(self) -> int:
@@ -64,12 +68,21 @@ class ExploreResult:
         wanted = "" if self.requested is None else f" of {self.requested:,} requested"
         return (f"space {self.space}, {self.method} (seed {self.seed}): {self.accepted:,} designs{wanted} from "
                 f"{self.tries:,} tries (acceptance {self.acceptance_rate:.1%}; rejected: {reasons or 'none'}); "
-                f"{int(self.table['pareto'].sum()):,} on the Pareto front of {', '.join(self.objectives) or '-'}")
+                f"{int(self.table['pareto'].sum()):,} on the Pareto front of {', '.join(self.objectives) or '-'}"
+                + self._latency_summary())
+
+    def _latency_summary(self) -> str:
+        if "latency_ms" not in self.table:
+            return ""
+        timed = int(self.table["latency_ms"].notna().sum())
+        if self.latency_model is None:
+            return f"; {timed} timed (too few for a latency estimate)"
+        return (f"; {timed} timed, latency_est_ms ESTIMATED for all (held-out error "
+                f"{self.latency_model.cv_error:.0%}, {self.latency_model.cv_folds}-fold)")
 
     def specs(self) -> Iterator[ResNetSpec]:
         """Each row's design, validated again from its columns."""
-        for record in self.table[list(SPEC_FIELDS)].to_dict("records"):
-            yield ResNetSpec.from_dict(record)
+        yield from specs_of(self.table)
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The table as CSV (per-stage lists as JSON text), safe from spreadsheet formula injection."""
