@@ -57,13 +57,13 @@ def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottlene
     wa = _float("wa", wa, 0.0, MAX_WA, "wa >= 0 and at most")
     wm = _float("wm", wm, 1.0, MAX_WM, "wm > 1 and at most")
     if wm <= 1.0:
-        raise SpecError("wm", f"{wm} is not above 1; expected wm > 1 and at most {MAX_WM}")
+        raise SpecError("wm", f"{wm} is not above 1; expected wm > 1 and at most {MAX_WM:g}")
     depth = _int("depth", depth, 1, MAX_DEPTH)
     group_width = _int("group_width", group_width, 1, MAX_CHANNELS)
     ratio = _float("bottleneck_ratio", bottleneck_ratio, 0.0, MAX_BOTTLENECK_RATIO, "bottleneck_ratio > 0 and at most")
     if ratio <= 0:
         raise SpecError("bottleneck_ratio", f"{ratio} is not above 0; expected bottleneck_ratio > 0 and at most "
-                                            f"{MAX_BOTTLENECK_RATIO}")
+                                            f"{MAX_BOTTLENECK_RATIO:g}")
 
     blocks = _block_widths(w0, wa, wm, depth)
     widths: list[int] = []
