@@ -17,6 +17,7 @@ from arch_lab.compare import compare
 from arch_lab.errors import LimitError, SpecError
 from arch_lab.limits import Limits, check_limits
 from arch_lab.presets import list_presets, load_preset, resolve
+from arch_lab.regnet import regnet
 from arch_lab.spec import ResNetSpec
 
 _LAZY = {"ResNet": "arch_lab.models", "build_model": "arch_lab.models", "measure_latency": "arch_lab.latency"}
@@ -53,5 +54,6 @@ __all__ = [
     "list_presets",
     "load_preset",
     "measure_latency",
+    "regnet",
     "resolve",
 ]

@@ -99,7 +99,7 @@ def error_of(message: dict[str, Any]) -> str:
 
 
 def form(**changes: Any) -> list[Any]:
-    """The editor's 17 field values (resnet18), with some changed."""
+    """The editor's 19 field values (resnet18), in FORM_FIELDS order, with some changed."""
     from arch_lab.ui.form import FORM_FIELDS, spec_to_form
 
     values = {**spec_to_form(load_preset("resnet18")), **changes}

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from arch_lab import SpecError, load_preset
+from arch_lab import SpecError, list_presets, load_preset
 from arch_lab.ui.form import FORM_FIELDS, form_to_spec, parse_int_list, spec_to_form
 from arch_lab.ui.state import MAX_DESIGNS, DesignSet, default_designs, unique_name
 
@@ -95,7 +95,7 @@ def test_a_session_starts_with_resnet18_as_baseline_and_resnet50_from_the_preset
 
 
 # --- the editor form -----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["resnet18", "resnext50_32x4d", "se_resnet50", "resnet50d", "resnet56"])
+@pytest.mark.parametrize("name", list_presets())
 def test_form_round_trips_every_field_of_presets(name):
     spec = load_preset(name)
     form = spec_to_form(spec)
@@ -118,6 +118,22 @@ def test_form_parses_per_stage_blocks_and_rectangular_inputs():
     assert spec_to_form(spec)["block"] == "basic, basic, bottleneck, bottleneck"
 
 
+def test_form_writes_regnet_fields_per_stage_with_a_dash_where_a_stage_has_no_group_width():
+    regnet = spec_to_form(load_preset("regnet_y_400mf"))
+    assert (regnet["group_width"], regnet["bottleneck_ratio"], regnet["stem"]) == ("8, 8, 8, 8", "1.0", "simple")
+    assert (spec_to_form(R18)["group_width"], spec_to_form(R18)["bottleneck_ratio"]) == ("", "1.0")
+    mixed = {**spec_to_form(R18), "block": "basic, basic, res_bottleneck, res_bottleneck",
+             "widths": "64, 128, 256, 512", "group_width": "-, null, 16, 16", "bottleneck_ratio": "1, 1, 0.5, 0.25"}
+    spec = form_to_spec(mixed)
+    assert (spec.group_width, spec.bottleneck_ratio) == ((None, None, 16, 16), (1.0, 1.0, 0.5, 0.25))
+    assert spec.stage_groups(2) == 128 // 16 and spec.stage_groups(3) == 128 // 16
+    again = spec_to_form(spec)
+    assert (again["group_width"], again["bottleneck_ratio"]) == ("-, -, 16, 16", "1.0, 1.0, 0.5, 0.25")
+    assert form_to_spec(again) == spec
+    one = form_to_spec({**spec_to_form(load_preset("regnet_x_400mf")), "group_width": "8", "bottleneck_ratio": "1"})
+    assert one.group_width == (8,) * 4
+
+
 def test_list_text_accepts_spaces_and_commas():
     assert parse_int_list("depths", " 2,3  4 ,5 ") == [2, 3, 4, 5]
 
@@ -132,6 +148,12 @@ def test_list_text_accepts_spaces_and_commas():
     ({"groups": None}, "groups", "None is not an integer"),
     ({"input_height": 16, "input_width": 16}, "input_size", "too small"),
     ({"se_ratio": 2.0}, "se_ratio", "out of range"),
+    ({"group_width": "8, x"}, "group_width[1]", "'x' is not an integer or -"),
+    ({"group_width": "8"}, "group_width[0]", "uses basic blocks"),
+    ({"bottleneck_ratio": ""}, "bottleneck_ratio", "is empty"),
+    ({"bottleneck_ratio": "half"}, "bottleneck_ratio", "'half' is not a number"),
+    ({"bottleneck_ratio": "1, 1, 1, x"}, "bottleneck_ratio[3]", "'x' is not a number"),
+    ({"bottleneck_ratio": "0.5"}, "bottleneck_ratio", "applies only to res_bottleneck stages"),
 ])
 def test_bad_form_values_raise_spec_errors_naming_the_field(change, field, text):
     with pytest.raises(SpecError) as info:

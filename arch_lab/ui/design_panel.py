@@ -19,7 +19,7 @@ from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec, parse_json, read_text_file
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_designs_json
-from arch_lab.ui.form import FORM_FIELDS, form_to_spec, spec_to_form
+from arch_lab.ui.form import FORM_FIELDS, NO_GROUP_WIDTH, form_to_spec, spec_to_form
 from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.published import published_line
 from arch_lab.ui.state import INPUT_SIZE_RANGE, MAX_ANALYSIS_BATCH, MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet, checked_int
@@ -78,6 +78,10 @@ def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
         integer("stem_width")
         w["se_ratio"] = gr.Number(value=form["se_ratio"], label="se_ratio", step=0.0625,
                                   info="squeeze-excitation; 0 = off, SENet 0.0625")
+    with gr.Row():
+        listed("group_width", f"RegNet (res_bottleneck): channels per group, per stage; {NO_GROUP_WIDTH} for other "
+                              "stages, empty = none")
+        listed("bottleneck_ratio", "RegNet: 3x3 width / stage width, one number or one per stage; 1 elsewhere")
     with gr.Row():
         integer("input_height", "input height")
         integer("input_width", "input width")
