@@ -61,7 +61,8 @@ def _preset_file(name: str) -> Traversable:
                                   f"characters, e.g. {names[0]}")
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else f"available: {', '.join(names)}"
+        hint = (f"did you mean {', '.join(close)}?" if close else
+                f"{len(names)} presets, e.g. {', '.join(names[:4])}; list them with: python -m arch_lab presets")
         raise SpecError("preset", f"unknown preset {name!r}; {hint}")
     return PRESET_DIR / f"{name}.json"
 

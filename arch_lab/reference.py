@@ -21,7 +21,10 @@ from arch_lab.presets import load_preset
 from arch_lab.spec import ResNetSpec
 
 TORCHVISION_PRESETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-                       "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2")
+                       "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
+                       *(f"regnet_x_{size}" for size in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
+                       *(f"regnet_y_{size}" for size in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf",
+                                                         "128gf")))
 """Presets named after the torchvision builder of the same network (its weights load into ours)."""
 DATASET = "ImageNet-1K"
 
@@ -35,7 +38,7 @@ class Reference:
     """The weights enum entry, e.g. ``ResNet50_Weights.IMAGENET1K_V2``."""
     params: int
     gmacs: float
-    """torchvision's ``_ops`` at 224x224, printed to 3 decimals."""
+    """torchvision's ``_ops`` at ``crop_px`` (224, or 384 for RegNetY's SWAG end-to-end weights), to 3 decimals."""
     acc1: float
     """Top-1 accuracy (%) on the ImageNet-1K validation set."""
     acc5: float

@@ -15,11 +15,11 @@ MIXED = ResNetSpec(name="mixed5", block=["basic", "bottleneck", "basic", "bottle
 
 def expected_rows(spec: ResNetSpec) -> list[tuple[str, str, int, int]]:
     """(stage, text the label must hold, channels, feature-map size) by hand: a stride-2 step turns a
-    side n into ceil(n / 2); the classic and deep stems take two of them (conv, max-pool), CIFAR's none."""
+    side n into ceil(n / 2); the classic and deep stems take two of them (conv, max-pool), RegNet's simple
+    stem one (its conv), CIFAR's none."""
     h, w = spec.input_size
-    if spec.stem != "cifar":
-        for _ in range(2):
-            h, w = -(-h // 2), -(-w // 2)
+    for _ in range({"classic": 2, "deep": 2, "simple": 1, "cifar": 0}[spec.stem]):
+        h, w = -(-h // 2), -(-w // 2)
     size = f"{spec.stem_width}×{h}×{w}"
     rows = [("stem", f"stem · {spec.stem}", spec.stem_width, size),
             ("stem", f"{spec.stem_width} ch", spec.stem_width, size)]
