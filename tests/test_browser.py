@@ -203,7 +203,12 @@ def test_manage_designs_and_round_trip_the_design_set(page, tmp_path):
 def test_measure_latency_flows_into_the_comparison(page):
     for name in ("resnet18", "resnet50"):  # time one small CIFAR network, not the ImageNet defaults
         remove_design(page, name)
+    # at its own 32x32: presets load at the app-wide input size (224 would take the whole time budget on a
+    # busy CPU and leave no time for the throughput block)
+    page.get_by_role("spinbutton", name="input size for all designs (px)").fill("32")
+    page.get_by_role("button", name="Apply to all designs").click()
     add_design(page, "resnet20")
+    expect(page.get_by_role("grid", name="Designs")).to_contain_text("32×32")
     open_tab(page, "Latency")
     expect(page.locator("#device-label")).to_contain_text("Measured on CPU" if not torch.cuda.is_available()
                                                           else "Measured on GPU")
