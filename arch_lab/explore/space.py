@@ -8,6 +8,11 @@ leaves a field fixed.
 Per-stage fields (``depths``, ``widths``, ...) take ``"per_stage": true`` to sample every stage on its own;
 otherwise one value is drawn and shared by all stages (or a whole per-stage list is chosen from
 ``choices``). The stage count is the base design's.
+
+A RegNet space samples the generator's parameters instead (``"regnet": {"depth": ..., "w0": ..., "wa": ...,
+"wm": ..., "group_width": ..., "bottleneck_ratio": ..., "se_ratio": ...}``, the last two optional):
+each design is :func:`arch_lab.regnet` of the drawn values, with the base's stem width, classes and
+input size, then any ``fields`` on top; the stage count is whatever the generator makes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from arch_lab.errors import SpecError
 from arch_lab.explore.dimensions import Dimension, parse_dimension
 from arch_lab.presets import load_preset
+from arch_lab.regnet import regnet
 from arch_lab.spec import ResNetSpec
 
 SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec))
@@ -36,6 +42,10 @@ MAX_SPACE_NAME = 40
 """Leaves room for the ``-<index>`` suffix of design names within a spec name's 60 characters."""
 MAX_TEXT = 2_000
 MAX_CONSTRAINTS = 16
+REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck_ratio", "se_ratio")
+REGNET_REQUIRED = REGNET_KEYS[:5]
+REGNET = "regnet."
+"""Prefix of the sampled generator parameters among a draw's values (``regnet.w0``)."""
 MAX_GRID = 100_000
 """Largest full grid :meth:`Space.grid` enumerates; a bigger one is refused with its size."""
 
@@ -111,8 +121,16 @@ class Space:
             yield dict(zip(names, combo, strict=True))
 
     def build(self, values: dict[str, Any], name: str) -> ResNetSpec:
-        """The design of the base with ``values`` applied; :class:`SpecError` when it is invalid."""
-        return ResNetSpec(**{**self._base_fields, **values, "name": name})
+        """The design of the base with ``values`` applied (after the RegNet generator, in a RegNet space);
+        :class:`SpecError` when it is invalid."""
+        params = {key[len(REGNET):]: value for key, value in values.items() if key.startswith(REGNET)}
+        if not params:
+            return ResNetSpec(**{**self._base_fields, **values, "name": name})
+        base = self.base
+        generated = regnet(**params, name=name, stem_width=base.stem_width, num_classes=base.num_classes,
+                           input_size=base.input_size)  # type: ignore[arg-type]
+        fields = {key: value for key, value in values.items() if not key.startswith(REGNET)}
+        return ResNetSpec(**{**generated.to_dict(), "in_channels": base.in_channels, **fields, "name": name})
 
     def __post_init__(self) -> None:
         # kept so that building a design merges two dicts instead of re-serialising the base every time
@@ -132,7 +150,8 @@ def parse_space(data: Any, where: str = "space") -> Space:
     description = _text(data.get("description", ""), f"{where}.description", MAX_TEXT)
     _text(data.get("source", ""), f"{where}.source", MAX_TEXT)
     base = _base(data.get("base", "resnet50"), f"{where}.base")
-    fields = _fields(data.get("fields"), f"{where}.fields")
+    generator = _regnet(data["regnet"], f"{where}.regnet") if "regnet" in data else ()
+    fields = _fields(data.get("fields"), f"{where}.fields", required=not generator) + generator
     constraints = data.get("constraints", [])
     if not isinstance(constraints, list) or len(constraints) > MAX_CONSTRAINTS:
         raise SpecError(f"{where}.constraints", f"expected a list of at most {MAX_CONSTRAINTS} texts such as "
@@ -154,7 +173,24 @@ def _base(value: Any, where: str) -> ResNetSpec:
         raise SpecError(f"{where}.{exc.field}", str(exc).split(": ", 1)[-1]) from None
 
 
-def _fields(value: Any, where: str) -> tuple[FieldSampler, ...]:
+def _regnet(value: Any, where: str) -> tuple[FieldSampler, ...]:
+    """Samplers of the RegNet generator's parameters (one value each for the whole network)."""
+    if not isinstance(value, dict):
+        raise SpecError(where, f"expected an object with samplers for {', '.join(REGNET_REQUIRED)} (and optionally "
+                               "bottleneck_ratio, se_ratio)")
+    unknown = sorted(str(key) for key in value if key not in REGNET_KEYS)
+    if unknown:
+        raise SpecError(f"{where}.{unknown[0][:40]}", f"not a RegNet parameter; allowed: {', '.join(REGNET_KEYS)}")
+    missing = [key for key in REGNET_REQUIRED if key not in value]
+    if missing:
+        raise SpecError(f"{where}.{missing[0]}", "missing; a RegNet space samples depth, w0, wa, wm and group_width")
+    return tuple(FieldSampler(REGNET + key, parse_dimension(sampler, f"{where}.{key}", False)[0], False)
+                 for key, sampler in value.items())
+
+
+def _fields(value: Any, where: str, required: bool = True) -> tuple[FieldSampler, ...]:
+    if value is None and not required:
+        return ()
     if not isinstance(value, dict) or not value:
         raise SpecError(where, "expected an object mapping at least one field to a sampler, e.g. "
                                "{\"depths\": {\"range\": [1, 8], \"per_stage\": true}}")

@@ -74,9 +74,36 @@ def _anynetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
     }
 
 
+REGNET_SOURCE = (
+    "Radosavovic et al. 2020 (arXiv 2003.13678) section 3.3, RegNetX: a design is the generator "
+    "arch_lab.regnet(w0, wa, wm, depth, group_width) with bottleneck ratio 1 and no SE; ranges are pycls's sweep "
+    "sampler defaults (pycls/sweep/samplers.py): depth 12-28, w0 8-256 (quantum 8), wa 8-256 (quantum 0.1), "
+    "wm 2-3 (quantum 0.001), all log-uniform, group width 8-128 (quantum 8), and exactly 4 stages as in the "
+    "paper's RegNet; regime: the {band} MACs band below the nominal {nominal}")
+
+
+def _regnetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
+    nominal = name.rsplit("-", 1)[1].upper()
+    return {
+        "name": name,
+        "description": f"RegNetX in the {nominal} regime: the quantized-linear rule's parameters free.",
+        "source": REGNET_SOURCE.format(band=band, nominal=nominal),
+        "base": "regnet_x_400mf",
+        "regnet": {
+            "depth": {"range": [12, 28]},
+            "w0": {"log_uniform": [8, 256], "quantum": 8},
+            "wa": {"log_uniform": [8, 256], "quantum": 0.1},
+            "wm": {"log_uniform": [2, 3], "quantum": 0.001},
+            "group_width": {"log_uniform": [8, 128], "quantum": 8},
+        },
+        "constraints": ["num_stages==4", f"{low:g}<=macs<={high:g}"],
+    }
+
+
 BUILTIN_SPACES: dict[str, dict[str, Any]] = {space["name"]: space for space in (
     RESNET50_NEIGHBOURHOOD, CIFAR_RESNET_DEPTH,
-    _anynetx("anynetx-400mf", "360M-400M", 360e6, 400e6), _anynetx("anynetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9))}
+    _anynetx("anynetx-400mf", "360M-400M", 360e6, 400e6), _anynetx("anynetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9),
+    _regnetx("regnetx-400mf", "360M-400M", 360e6, 400e6), _regnetx("regnetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9))}
 
 
 def list_spaces() -> list[str]:

@@ -1,0 +1,48 @@
+"""RegNet spaces: designs are the generator's, inside the regime, counted as ``analyse()`` counts them;
+a space file's ``regnet`` block is checked like every other part of a space."""
+
+from __future__ import annotations
+
+import pytest
+
+from arch_lab import SpecError, analyse, load_preset, regnet
+from arch_lab.explore import explore, load_space, parse_space
+
+
+def test_regnetx_400mf_designs_are_generated_four_stage_and_in_the_regime():
+    result = explore("regnetx-400mf", 8, seed=3, objectives=["min:params"])
+    assert result.accepted == 8
+    for spec, row in zip(result.specs(), result.table.to_dict("records"), strict=True):
+        assert spec.block == "res_bottleneck" and spec.stem == "simple" and spec.num_stages == 4
+        assert 360e6 <= row["macs"] <= 400e6
+        assert row["macs"] == analyse(spec).macs and row["params"] == analyse(spec).params
+
+
+def test_a_regnet_space_builds_the_generators_design_with_the_base_settings():
+    space = parse_space({"name": "one", "base": {"block": "basic", "input_size": 64, "num_classes": 10,
+                                                 "stem_width": 32},
+                         "regnet": {"depth": {"choices": [22]}, "w0": {"choices": [24]}, "wa": {"choices": [24.48]},
+                                    "wm": {"choices": [2.54]}, "group_width": {"choices": [16]}}})
+    [values] = list(space.grid())
+    built = space.build(values, "x")
+    expected = regnet(w0=24, wa=24.48, wm=2.54, depth=22, group_width=16, name="x", num_classes=10, input_size=64)
+    assert built == expected
+    assert built.replace(num_classes=1000, input_size=224) == load_preset("regnet_x_400mf").replace(name="x")
+
+
+@pytest.mark.parametrize(("regnet_block", "field"), [
+    ({"depth": {"range": [12, 28]}}, "space.regnet.w0"),
+    ({"depth": {"range": [12, 28]}, "w0": {"choices": [24]}, "wa": {"choices": [2]}, "wm": {"choices": [2]},
+      "group_width": {"choices": [8]}, "width": {"choices": [1]}}, "space.regnet.width"),
+    ({"depth": {"range": [12, 28], "per_stage": True}, "w0": {"choices": [24]}, "wa": {"choices": [2]},
+      "wm": {"choices": [2]}, "group_width": {"choices": [8]}}, "space.regnet.depth.per_stage"),
+    ("fast", "space.regnet"),
+])
+def test_bad_regnet_blocks_name_the_path(regnet_block, field):
+    with pytest.raises(SpecError) as error:
+        parse_space({"name": "bad", "regnet": regnet_block})
+    assert str(error.value).startswith(field), str(error.value)
+
+
+def test_builtin_regnet_spaces_load():
+    assert load_space("regnetx-4gf").constraints == ("num_stages==4", "3.6e+09<=macs<=4e+09")
