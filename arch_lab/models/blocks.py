@@ -28,10 +28,10 @@ class ResidualBlock(nn.Module):
                 conv, channels = make(step.conv, channels)
                 self.add_module(step.conv.name, conv)
                 self.add_module(step.bn.name, make(step.bn, channels)[0])
-                program.append((step.conv.name, step.bn.name, "relu" if step.relu else ""))
+                program.append(("unit", step.conv.name, step.bn.name, "relu" if step.relu else ""))
             else:
                 self.add_module(step.name, _squeeze_excitation(step))
-                program.append((step.name,))
+                program.append(("se", step.name))
         self.relu = nn.ReLU(inplace=True)
         self.downsample = make(node.shortcut, node.in_channels)[0] if node.shortcut is not None else None
         self.program = tuple(program)
@@ -50,9 +50,10 @@ class ResidualBlock(nn.Module):
         return self.relu(out + identity)
 
     def _statement(self, step: tuple[str, ...], x: torch.Tensor) -> torch.Tensor:
-        if len(step) == 1:
-            return getattr(self, step[0])(x)
-        conv, bn, relu = step
+        """One step: ``se(x)``, or ``relu(bn(conv(x)))`` whose intermediates die inside this call."""
+        if step[0] == "se":
+            return getattr(self, step[1])(x)
+        _, conv, bn, relu = step
         out = getattr(self, bn)(getattr(self, conv)(x))
         return self.relu(out) if relu else out
 
