@@ -76,6 +76,17 @@ def test_adding_designs_looks_them_up_in_the_last_run_and_respects_the_cap():
         explore_panel.add_designs(DesignSet(), None, names[:1])
 
 
+def test_the_edf_overlays_the_previous_run_kept_with_its_metrics_only():
+    first = explore_panel.run_bounded("cifar-resnet-depth", 30, 0, "", OBJECTIVES)
+    second = explore_panel.run_bounded("cifar-resnet-depth", 30, 1, "", OBJECTIVES)
+    previous = explore_panel.metrics_only(first)
+    assert "depths" not in previous.table.columns
+    figure = explore_panel.edf_figure({"current": second, "previous": previous}, "params")
+    assert [trace.name for trace in figure.data] == ["this run: cifar-resnet-depth (seed 1) (n=30)",
+                                                     "previous run: cifar-resnet-depth (seed 0) (n=30)"]
+    assert sorted(figure.data[1].x) == sorted(first.table["params"])
+
+
 # --- /explore over HTTP with gradio_client --------------------------------------------------------------
 def test_explore_rows_equal_analyse_of_their_specs_and_meet_the_constraints(client):
     table, csv_path = client.predict("resnet50-neighbourhood", 40, 0, "3e9<=macs<=5e9\nparams<=40e6", OBJECTIVES,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
@@ -116,6 +117,14 @@ def run_bounded(space_json: Any, n: Any, seed: Any = 0, constraints: Any = "", o
         if result.accepted < k:  # budget (or grid) spent: the run for n would stop at the same try
             break
     return result
+
+
+def metrics_only(result: ExploreResult | None) -> ExploreResult | None:
+    """A run kept only for the EDF overlay: its metric columns (about a tenth of the table's memory, which
+    is mostly the per-stage lists), since every session holds it."""
+    if result is None:
+        return None
+    return replace(result, table=result.table[["name", "pareto", *METRICS]])
 
 
 def summary_line(result: ExploreResult) -> str:
@@ -253,7 +262,7 @@ def on_run(space_json: Any, n: Any, seed: Any, method: Any, constraints: Any, ob
     progress((0, 1), desc="Exploring")
     result = run_bounded(space_json, n, seed, constraints, objectives, method,
                          report=lambda found, wanted: progress((found, wanted), desc="Designs found"))
-    new_runs = {"current": result, "previous": runs.get("current")}
+    new_runs = {"current": result, "previous": metrics_only(runs.get("current"))}
     names = pick_choices(result)
     if not len(result.table):
         empty = empty_figure("No design passed; widen the space or loosen the constraints")
