@@ -4,7 +4,7 @@
 results; each tab module wires its own events. :func:`launch` applies the settings a public Space needs:
 loopback unless ``GRADIO_SERVER_NAME`` says otherwise, an upload size cap, a bounded queue, no monitoring
 endpoint, no error details beyond our own messages, one log line per refused request, and only
-``/compare`` and ``/analyse`` callable by name (see :mod:`arch_lab.ui.guard`).
+``/compare``, ``/analyse`` and ``/explore`` callable by name (see :mod:`arch_lab.ui.guard`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing is fetched
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from arch_lab.ui import api, compare_panel, design_panel, latency_panel, layers_panel  # noqa: E402
+from arch_lab.ui import api, compare_panel, design_panel, explore_panel, latency_panel, layers_panel  # noqa: E402
 from arch_lab.ui.guard import GuardedBlocks, PublicRoutesOnly  # noqa: E402
 from arch_lab.ui.state import DEFAULT_DESIGNS, default_designs  # noqa: E402
 
@@ -78,6 +78,8 @@ def build_app() -> GuardedBlocks:
                 layers_panel.build(designs, demo.load)
             with gr.Tab("Latency", id="latency") as latency_tab:
                 latency_panel.build(designs, latency, latency_tab)
+            with gr.Tab("Explore", id="explore"):
+                explore_panel.build(designs)
             with gr.Tab("API", id="api"):
                 api.build()
     # api_open=False: the direct /run and /api routes would bypass the queue and its size cap

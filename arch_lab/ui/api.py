@@ -1,9 +1,11 @@
-"""The public API: ``/compare`` and ``/analyse``, also usable from the app's API tab.
+"""The public API: ``/compare``, ``/analyse`` and ``/explore``, also usable from the app's API tab.
 
-Both take JSON text: ``/compare`` a list whose items are preset names or spec objects, ``/analyse`` one
-such item. A string item is looked up among the presets only (never opened as a path). Every bad input
-comes back as ``gr.Error`` carrying the ``SpecError`` text, which ``gradio_client`` raises as ``AppError``
-with that message. The plain functions are called directly by the tests, without a server.
+``/compare`` and ``/analyse`` take JSON text: ``/compare`` a list whose items are preset names or spec
+objects, ``/analyse`` one such item. ``/explore`` takes a built-in space name or a space as JSON text and
+runs within the Explore tab's caps (:mod:`arch_lab.ui.explore_panel`). A string item is looked up
+among the presets (or built-in spaces) only, never opened as a path. Every bad input comes back as
+``gr.Error`` carrying the ``SpecError`` text, which ``gradio_client`` raises as ``AppError`` with that
+message. The plain functions are called directly by the tests, without a server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from arch_lab import SpecError, analyse, check_limits, compare, list_presets, load_preset
 from arch_lab.spec import ResNetSpec, parse_json
+from arch_lab.ui import explore_panel
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
@@ -73,7 +76,15 @@ def analyse_design(design: str) -> dict[str, Any]:
     return analyse(parse_item(item)).to_dict()
 
 
-PUBLIC_ENDPOINTS = ("compare", "analyse")
+def explore_space(space: str, n: Any, seed: Any = 0, constraints: str = "",
+                  objectives: str = "") -> tuple[pd.DataFrame, str]:
+    """A seeded random exploration within the app's caps -> the designs (Pareto first, per-stage lists as
+    JSON text) and the CSV file of ``ExploreResult.to_csv``."""
+    result = explore_panel.run_bounded(space, n, seed, constraints, objectives)
+    return explore_panel.flat_table(result), explore_panel.write_csv(result)
+
+
+PUBLIC_ENDPOINTS = ("compare", "analyse", "explore")
 """The only events callable by name (``/gradio_api/call/<name>``); see :mod:`arch_lab.ui.guard`."""
 
 
@@ -85,6 +96,11 @@ def api_compare(designs: str) -> tuple[pd.DataFrame, str]:
 @handler
 def api_analyse(design: str) -> dict[str, Any]:
     return analyse_design(design)
+
+
+@handler
+def api_explore(space: str, n: Any, seed: Any, constraints: str, objectives: str) -> tuple[pd.DataFrame, str]:
+    return explore_space(space, n, seed, constraints, objectives)
 
 
 def build() -> None:
@@ -103,16 +119,37 @@ def build() -> None:
                                 max_length=MAX_TEXT_CHARS)
             go_analyse = gr.Button("Run /analyse")
             report = gr.JSON(label="report", max_height=420)
+    gr.Markdown("#### `/explore`")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            space = gr.Textbox(label="space (a built-in name or space JSON)", value="cifar-resnet-depth", lines=2,
+                               max_length=explore_panel.MAX_SPACE_CHARS)
+            with gr.Row():
+                n = gr.Number(label="n", value=20, precision=0, minimum=1, maximum=explore_panel.MAX_N)
+                seed = gr.Number(label="seed", value=0, precision=0, minimum=0, maximum=explore_panel.MAX_SEED)
+            constraints = gr.Textbox(label="constraints (one per line)", value="params<=1e6", lines=2,
+                                     max_length=explore_panel.MAX_CRITERIA_CHARS)
+            objectives = gr.Textbox(label="objectives (one per line)", value="min:params\nmax:macs", lines=2,
+                                    max_length=explore_panel.MAX_CRITERIA_CHARS)
+            go_explore = gr.Button("Run /explore")
+        with gr.Column(scale=2):
+            designs_table = gr.Dataframe(label="designs", interactive=False, max_height=300, wrap=False)
+            designs_csv = gr.File(label="explore.csv")
     go_compare.click(api_compare, designs, [table, csv], api_name="compare",
                      api_description="Compare designs: a JSON list of preset names or spec objects -> the "
                                      "comparison table (ratios against the first) and its CSV file.")
     go_analyse.click(api_analyse, design, report, api_name="analyse",
                      api_description="Analyse one design (a preset name or a spec object as JSON) -> its report.")
+    go_explore.click(api_explore, [space, n, seed, constraints, objectives], [designs_table, designs_csv],
+                     api_name="explore", **explore_panel.CONCURRENCY,
+                     api_description=f"Explore a design space (a built-in name or space JSON) with seeded random "
+                                     f"sampling: n (at most {explore_panel.MAX_N:,}), seed, constraints and "
+                                     "objectives one per line -> the designs table and its CSV file.")
 
 
 API_HELP = """\
 ### Use the lab from Python
-Two named endpoints work with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
+Three named endpoints work with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client):
 
 ```python
 from gradio_client import Client
@@ -122,10 +159,17 @@ table, csv_path = client.predict('["resnet18", {{"name": "r18-deeper", "depths":
                                  api_name="/compare")
 report = client.predict("resnet50", api_name="/analyse")
 print(table["headers"][:5], report["params"], report["macs"])
+designs, designs_csv = client.predict("resnet50-neighbourhood", 200, 0, "3e9<=macs<=5e9", "min:params\nmax:macs",
+                                      api_name="/explore")
 ```
 
 `/compare` returns the table as `{{"headers": [...], "data": [[...]]}}` and a CSV file path; `/analyse` returns
 the report as JSON (counts, memory, per-stage and per-layer tables). Invalid input raises
 `gradio_client.exceptions.AppError` with the spec error, e.g. `depths[1]: 0 is too small; expected an integer >= 1`.
 At most {max_designs} designs per request. Presets: {presets}.
-""".replace("{max_designs}", str(MAX_DESIGNS))
+
+`/explore` takes a built-in space name ({spaces}) or a space as JSON text, the number of designs, a seed,
+constraints and objectives (one per line, e.g. `3e9<=macs<=5e9`, `min:params`), and returns the designs
+(Pareto ones first; per-stage fields as JSON text) and `explore.csv`. Its caps are the Explore tab's: {caps}
+""".replace("{max_designs}", str(MAX_DESIGNS)).replace("{caps}", explore_panel.CAPS).replace(
+    "{spaces}", ", ".join(f"`{name}`" for name in explore_panel.list_spaces()))
