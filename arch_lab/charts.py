@@ -7,7 +7,6 @@ all use these.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
@@ -18,6 +17,7 @@ import plotly.graph_objects as go
 
 from arch_lab.analysis import Report
 from arch_lab.analysis.structure import Block, split
+from arch_lab.columns import MEDIAN, P10, P90, LatencyColumn, ratio_column
 from arch_lab.errors import SpecError
 from arch_lab.plan import Layer, plan
 
@@ -30,7 +30,6 @@ MANY_DESIGNS = 6
 names its points in a legend instead of beside them (labels would pile on each other)."""
 ROW_PX = 24
 """Height per design of a horizontal bar chart, enough for a 12 px name with room between."""
-LATENCY_COLUMN = re.compile(r"^latency_ms_b(\d+)$")
 GRID = "#E5ECF6"
 TEMPLATE = go.layout.Template(layout={
     "font": {"size": 12, "color": "#2a3f5f"}, "paper_bgcolor": "white", "plot_bgcolor": "white",
@@ -45,11 +44,11 @@ def design_colors(names: Sequence[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
-def latency_column(df: pd.DataFrame) -> str | None:
-    """The measured latency column at the smallest batch size (``latency_ms_b<n>``), if any was measured."""
-    found = [(int(m.group(1)), col) for col in df.columns if (m := LATENCY_COLUMN.match(str(col)))]
-    found = [(batch, col) for batch, col in sorted(found) if df[col].notna().any()]
-    return found[0][1] if found else None
+def latency_column(df: pd.DataFrame, measured: Sequence[LatencyColumn]) -> LatencyColumn | None:
+    """The median latency at the smallest batch size that has a value, if any; ``measured`` are the latency
+    columns ``df`` holds, as their producer recorded them (``LatencyResult.columns``, the UI's store)."""
+    medians = sorted((c for c in measured if c.metric == MEDIAN), key=lambda c: c.batch_size)
+    return next((c for c in medians if df[c.name].notna().any()), None)
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -106,31 +105,31 @@ def _horizontal(fig: go.Figure, count: int, names: Sequence[str]) -> None:
     fig.update_layout(height=_tall(len(names)))
 
 
-def metric_bars(df: pd.DataFrame, baseline: str | None = None) -> go.Figure:
-    """Parameters, MACs and (when measured) latency side by side: one bar per design, labelled with the
-    ratio against the baseline, whose bar is outlined. Measured latency carries p10–p90 error bars.
+def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
+    """Parameters, MACs and (when ``measured`` has a value) latency side by side: one bar per design,
+    labelled with the ratio against the baseline, whose bar is outlined. Latency carries p10–p90 error
+    bars when ``measured`` includes them.
 
     Up to :data:`MANY_DESIGNS` designs the bars stand (names under them); beyond, they lie horizontally
     with a row per design, so sixteen names stay readable without rotating them."""
     if df.empty:
         return empty_figure("Add designs to compare")
     metrics = [("params", "Parameters (M)", 1e6), ("macs", "MACs (G)", 1e9)]
-    if (col := latency_column(df)) is not None:
-        metrics.append((col, f"Latency, batch {col.rsplit('_b', 1)[1]} (ms)", 1.0))
+    if (latency := latency_column(df, measured)) is not None:
+        metrics.append((latency.name, f"Latency, batch {latency.batch_size} (ms)", 1.0))
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
     flat = len(names) > MANY_DESIGNS
     fig = panels([label for _, label, _ in metrics], gap=0.04 if flat else 0.09)
     for i, (col, label, scale) in enumerate(metrics):
-        ratio_col = f"{col}_vs_baseline"
+        ratio_col = ratio_column(col)
         ratios = df[ratio_col] if ratio_col in df else pd.Series([None] * len(df))
         values = df[col] / scale
         errors = None
-        batch = col.rsplit("_b", 1)[1] if col.startswith("latency_ms_b") else None
-        low, high = f"latency_p10_ms_b{batch}", f"latency_p90_ms_b{batch}"
-        if batch is not None and low in df and high in df:
-            errors = {"type": "data", "array": (pd.to_numeric(df[high], errors="coerce") - values).clip(lower=0),
-                      "arrayminus": (values - pd.to_numeric(df[low], errors="coerce")).clip(lower=0),
+        if latency is not None and col == latency.name and {latency.at(P10), latency.at(P90)} <= set(measured):
+            low, high = df[latency.at(P10).name], df[latency.at(P90).name]
+            errors = {"type": "data", "array": (pd.to_numeric(high, errors="coerce") - values).clip(lower=0),
+                      "arrayminus": (values - pd.to_numeric(low, errors="coerce")).clip(lower=0),
                       "visible": True, "color": "#444"}
         position = {"y": names, "x": values, "orientation": "h"} if flat else {"x": names, "y": values}
         error = {"error_x" if flat else "error_y": errors} if errors else {}
@@ -149,14 +148,14 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None) -> go.Figure:
     return fig
 
 
-def efficiency_scatter(df: pd.DataFrame) -> go.Figure:
-    """MACs against parameters (and against latency when measured), each point labelled with its design;
-    beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design) instead."""
+def efficiency_scatter(df: pd.DataFrame, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
+    """MACs against parameters (and against latency when ``measured`` has a value), each point labelled
+    with its design; beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design)."""
     if df.empty:
         return empty_figure("Add designs to compare")
     axes = [("params", "Parameters (M)", 1e6)]
-    if (col := latency_column(df)) is not None:
-        axes.append((col, f"Latency, batch {col.rsplit('_b', 1)[1]} (ms)", 1.0))
+    if (latency := latency_column(df, measured)) is not None:
+        axes.append((latency.name, f"Latency, batch {latency.batch_size} (ms)", 1.0))
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
     fig = panels([f"MACs vs {label.split(' (')[0].lower()}" for _, label, _ in axes])

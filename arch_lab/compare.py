@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 
 from arch_lab.analysis import METRICS, Report, analyse
+from arch_lab.columns import ratio_column
 from arch_lab.errors import SpecError
 from arch_lab.spec import ResNetSpec
 
 SPEC_COLUMNS = ("name", "block", "depths", "widths", "groups", "width_per_group", "stem", "shortcut", "input_size",
                 "batch_size")
-RATIO_SUFFIX = "_vs_baseline"
 
 
 def as_report(item: ResNetSpec | Report) -> Report:
@@ -63,8 +63,9 @@ def _baseline_index(reports: Sequence[Report], baseline: int | str) -> int:
 def compare(items: Sequence[ResNetSpec | Report], baseline: int | str = 0,
             extra_columns: Sequence[Mapping[str, float]] | None = None) -> pd.DataFrame:
     """A row per design: :data:`SPEC_COLUMNS`, the report metrics (:data:`arch_lab.analysis.METRICS`),
-    any ``extra_columns`` (one mapping per item, e.g. measured latency), then ``<metric>_vs_baseline``
-    = metric / the baseline design's metric for every numeric column (NaN where the baseline's is 0).
+    any ``extra_columns`` (one mapping per item, e.g. measured latency), then the ratio column
+    (:func:`arch_lab.columns.ratio_column`, ``<metric>_vs_baseline``) = metric / the baseline design's
+    metric for every numeric column (NaN where the baseline's is 0).
 
     ``baseline`` is an index into ``items`` or a design name (the first design of that name).
     """
@@ -86,5 +87,5 @@ def compare(items: Sequence[ResNetSpec | Report], baseline: int | str = 0,
     numeric = [column for column in df.columns[len(SPEC_COLUMNS):] if pd.api.types.is_numeric_dtype(df[column])]
     for column in numeric:
         reference = df[column].iloc[base]
-        df[column + RATIO_SUFFIX] = df[column] / reference if reference else float("nan")
+        df[ratio_column(column)] = df[column] / reference if reference else float("nan")
     return df

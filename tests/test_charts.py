@@ -16,6 +16,7 @@ from arch_lab.charts import (
     metric_bars,
     stage_breakdown,
 )
+from arch_lab.columns import MEDIAN, THROUGHPUT, LatencyColumn
 
 NAMES = ["resnet18", "resnet34", "resnet50"]
 
@@ -30,10 +31,14 @@ def table(reports):
     return compare(reports)
 
 
+MEASURED = (LatencyColumn(MEDIAN, 8), LatencyColumn(MEDIAN, 1), LatencyColumn(THROUGHPUT, 1))
+"""Hand-made latency columns (the larger batch first: the charts must pick batch 1 by its number)."""
+
+
 @pytest.fixture(scope="module")
 def measured(reports):
-    # hand-made latency columns, as LatencyResult.summary_columns() names them
-    extra = [{"latency_ms_b1": 10.0 * (i + 1), "latency_ms_b8": 50.0 * (i + 1), "throughput_img_s_b1": 100.0 / (i + 1)}
+    values = {8: 50.0, 1: 10.0}
+    extra = [{c.name: values[c.batch_size] * (i + 1) if c.metric == MEDIAN else 100.0 / (i + 1) for c in MEASURED}
              for i in range(len(reports))]
     return compare(reports, extra_columns=extra)
 
@@ -67,21 +72,24 @@ def test_each_design_keeps_its_colour_across_charts(table):
 
 
 def test_latency_appears_only_when_measured(table, measured):
-    assert latency_column(table) is None
-    assert latency_column(measured) == "latency_ms_b1"  # the smallest batch measured
-    fig = metric_bars(measured)
+    assert latency_column(table, ()) is None
+    assert latency_column(measured, ()) is None  # columns nobody said were measured are not guessed from names
+    assert latency_column(measured, MEASURED) == LatencyColumn(MEDIAN, 1)  # the smallest batch measured
+    assert metric_bars(measured).data == metric_bars(table).data
+    fig = metric_bars(measured, measured=MEASURED)
     assert len(fig.data) == 3
     assert list(fig.data[2].y) == [10.0, 20.0, 30.0]
     assert fig.layout.yaxis3.title.text == "Latency, batch 1 (ms)"
-    scatter = efficiency_scatter(measured)
+    scatter = efficiency_scatter(measured, MEASURED)
     assert len(scatter.data) == 2
     assert list(scatter.data[1].x) == [10.0, 20.0, 30.0]
     assert scatter.layout.xaxis2.title.text == "Latency, batch 1 (ms)"
 
 
 def test_unmeasured_latency_column_is_ignored(reports):
-    df = compare(reports, extra_columns=[{"latency_ms_b1": math.nan}] * len(reports))
-    assert latency_column(df) is None
+    column = LatencyColumn(MEDIAN, 1)
+    df = compare(reports, extra_columns=[{column.name: math.nan}] * len(reports))
+    assert latency_column(df, [column]) is None
 
 
 def test_scatter_is_labelled_with_design_names(table):

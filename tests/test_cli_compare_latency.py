@@ -14,7 +14,7 @@ def test_compare_latency_adds_measured_columns(tmp_path, capsys):
                    "--threads", "1", "--csv", str(csv)])
     assert status == 0
     out = capsys.readouterr().out
-    assert "latency: cpu (" in out and "1 CPU threads" in out
+    assert "latency: CPU: " in out and ", 1 threads; fp32, eager, NCHW" in out
     table = pd.read_csv(csv)
     for column in ("latency_ms_b1", "latency_ms_b2", "throughput_img_s_b1", "throughput_img_s_b2"):
         assert (table[column] > 0).all(), column

@@ -29,7 +29,7 @@ def test_json_output_carries_every_setting(capsys):
 def test_table_output(capsys):
     assert main(["latency", "resnet20", "--device", "cpu", "--batch", "1", "--budget", "0.5", "--threads", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("resnet20 on cpu") and "fp32, eager, NCHW" in out[0] and "1 CPU threads" in out[0]
+    assert out[0].startswith("resnet20 on CPU: ") and ", 1 threads; fp32, eager, NCHW" in out[0]
     assert out[1].split()[:4] == ["batch_size", "median_ms", "p10_ms", "p90_ms"]
     assert out[2].split()[0] == "1" and len(out) == 3
 

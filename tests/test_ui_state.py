@@ -182,17 +182,21 @@ def test_comparison_view_scales_units_and_puts_ratios_next_to_metrics():
 
 
 def test_measured_latency_joins_the_comparison_by_network_not_by_name():
-    from arch_lab.ui.compute import comparison, latency_frames
+    from arch_lab.latency import BatchLatency, LatencyResult
+    from arch_lab.ui.compute import comparison, latency_frames, measured_columns
+    from arch_lab.ui.latency_panel import entry
     from arch_lab.ui.views import comparison_view
 
     ds = DesignSet.of([R18, R50])
-    store = {R18.key(): {"summary": {"latency_ms_b1": 4.0, "throughput_img_s_b1": 250.0},
-                         "rows": [{"batch_size": 1, "median_ms": 4.0, "throughput_img_s": 250.0}]}}
+    timed = LatencyResult("resnet18", "cpu", "test CPU", 0, {"threads": 2},
+                          [BatchLatency(1, median_ms=4.0, p10_ms=3.5, p90_ms=4.5, count=20, throughput_img_s=250.0)])
+    store = {R18.key(): entry(timed)}
     renamed = ds.rename("resnet18", "mine")
     df, reports = comparison(renamed, store)
     assert [r.name for r in reports] == ["mine", "resnet50"]
     assert df.loc[0, "latency_ms_b1"] == 4.0 and math.isnan(df.loc[1, "latency_ms_b1"])
-    view = comparison_view(df, baseline="mine")
+    assert df.loc[0, "latency_p90_ms_b1"] == 4.5 and df.loc[0, "latency_device"] == "CPU: test CPU, 2 threads"
+    view = comparison_view(df, baseline="mine", measured=measured_columns(renamed, store))
     assert list(view["latency b1 (ms)"][:1]) == [4.0] and "throughput b1 (img/s)" in view.columns
     assert list(latency_frames(renamed, store)) == ["mine"]
     edited = renamed.update("mine", R18.replace(name="mine", depths=[1, 1, 1, 1]))

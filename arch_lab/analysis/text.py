@@ -2,16 +2,17 @@
 
 Counts are shown in the largest decimal unit (K = 1e3, M = 1e6, G = 1e9) that keeps the largest value of
 a row or column at or above 1, so a CIFAR ResNet's 0.27 M params read "params (K) 269.722"; memory is
-always in MB (1e6 bytes).
+always in MB (1e6 bytes). The CLI prints ASCII (shapes as ``1x64x112x112``); the formatting is
+:mod:`arch_lab.display`'s, shared with the app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 
 from arch_lab.analysis.report import Report
+from arch_lab.columns import ratio_column
+from arch_lab.display import optional_text, scaled, shape_text
 
 CONVENTION_LINE = ("MACs = multiply-accumulates of conv and linear layers (torchvision's published 'GFLOPS'); "
                    "FLOPs = 2 x MACs; K/M/G = 1e3/1e6/1e9; MB = 1e6 bytes")
@@ -29,22 +30,14 @@ LABELS: dict[str, str] = {
     "train_step_mb": "training step, fp32 + Adam (MB)",
 }
 """Report key -> label; counts (labels without a unit) get a K/M/G unit from their magnitude."""
-_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "K"))
-
-
-def scaled(label: str, values: Sequence[float]) -> tuple[str, list[float]]:
-    """``label`` with its unit and ``values`` in that unit, rounded to 3 decimals."""
-    if label.endswith(")"):  # already has a unit (MB)
-        return label, [round(float(v), 3) for v in values]
-    largest = max((abs(float(v)) for v in values), default=0.0)
-    divisor, prefix = next(((d, p) for d, p in _PREFIXES if largest >= d), (1.0, ""))
-    return (f"{label} ({prefix})" if prefix else label), [round(float(v) / divisor, 3) for v in values]
+ASCII_TIMES = "x"
 
 
 def summary_text(report: Report, layers: bool = False) -> str:
     """Headline numbers, fvcore's per-operator breakdown and the stage table (and the layer table)."""
     height, width = report.input_size
-    lines = [f"{report.name}: input {report.spec.in_channels}x{height}x{width}, batch {report.batch_size}",
+    size = _shape((report.spec.in_channels, height, width))
+    lines = [f"{report.name}: input {size}, batch {report.batch_size}",
              CONVENTION_LINE, ""]
     for key, label in LABELS.items():
         label, (value,) = scaled(label, [getattr(report, key)])
@@ -58,12 +51,12 @@ def summary_text(report: Report, layers: bool = False) -> str:
 
 
 def _shape(shape: tuple[int, ...]) -> str:
-    return "x".join(str(n) for n in shape)
+    return shape_text(shape, times=ASCII_TIMES)
 
 
-def _optional(column: pd.Series) -> pd.Series:
+def _optional(column: pd.Series) -> list[str]:
     """Integers with "-" where the value does not apply (a BN's kernel, the head's receptive field)."""
-    return column.map(lambda value: "-" if pd.isna(value) else str(value))
+    return optional_text(column, missing="-")
 
 
 def _columns(df: pd.DataFrame, labels: dict[str, str]) -> dict[str, list[float]]:
@@ -101,12 +94,13 @@ def layer_table(report: Report) -> pd.DataFrame:
 def comparison_text(df: pd.DataFrame) -> str:
     """The comparison transposed (a column per design), metrics in labelled units; ratios as ``x``."""
     rows: dict[str, list[object]] = {}
+    ratio_of = {ratio_column(column): column for column in df.columns}
     for column in df.columns:
         values = df[column].tolist()
         if column in LABELS:
             label, values = scaled(LABELS[column], values)
-        elif column.endswith("_vs_baseline"):
-            key = column.removesuffix("_vs_baseline")
+        elif column in ratio_of:
+            key = ratio_of[column]
             label = f"{LABELS.get(key, key).split(' (')[0]} vs baseline (x)"
             values = [round(v, 3) for v in values]
         elif column == "name":

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from arch_lab.display import device_label
 from arch_lab.latency import DEVICES, DTYPES, MODES, LatencyResult, measure_latency, parse_batch_sizes
 from arch_lab.presets import resolve
 
@@ -58,10 +59,11 @@ def run_latency(args: argparse.Namespace) -> int:
 
 
 def latency_setup(result: LatencyResult) -> str:
-    """Where and how a measurement ran, in one line (device, threads, dtype, mode, layout, budget, torch)."""
+    """Where and how a measurement ran, in one line (device and threads as the app labels them, dtype, mode,
+    layout, budget, torch)."""
     s = result.settings
     layout = "channels_last" if s["channels_last"] else "NCHW"
-    return (f"{result.device_type} ({result.device_name}, {s['threads']} CPU threads): {s['dtype']}, {s['mode']}, "
+    return (f"{device_label(result.device_type, result.device_name, s['threads'])}; {s['dtype']}, {s['mode']}, "
             f"{layout}, budget {s['budget_s']:g} s, torch {s['torch_version']}")
 
 

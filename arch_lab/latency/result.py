@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from arch_lab.columns import MEDIAN, THROUGHPUT, LatencyColumn, latency_columns
 from arch_lab.latency.sampling import Samples
 from arch_lab.latency.stats import summarise
 
@@ -122,16 +123,20 @@ class LatencyResult:
 
         return pandas.DataFrame([asdict(row) for row in self.rows])
 
+    def columns(self) -> tuple[LatencyColumn, ...]:
+        """The columns :meth:`summary_columns` gives, so a consumer knows them without parsing names."""
+        return latency_columns(row.batch_size for row in self.rows)
+
     def summary_columns(self) -> dict[str, float]:
-        """Latency and throughput per batch size, for ``compare(..., extra_columns=[...])``.
+        """Latency and throughput per batch size (:meth:`columns`), for ``compare(..., extra_columns=[...])``.
 
         A failed batch (or one without a throughput block) gives NaN, so every design measured with the same
         batch sizes has the same columns.
         """
-        columns: dict[str, float] = {}
-        for row in self.rows:
-            missing = row.error is not None
-            columns[f"latency_ms_b{row.batch_size}"] = math.nan if missing else row.median_ms
-            columns[f"throughput_img_s_b{row.batch_size}"] = math.nan if missing or row.throughput_img_s is None \
-                else row.throughput_img_s
-        return columns
+        values = {MEDIAN: "median_ms", THROUGHPUT: "throughput_img_s"}
+        summary: dict[str, float] = {}
+        for column in self.columns():
+            row = self.row(column.batch_size)
+            value = None if row.error is not None else getattr(row, values[column.metric])
+            summary[column.name] = math.nan if value is None else value
+        return summary

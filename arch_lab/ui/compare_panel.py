@@ -14,8 +14,9 @@ import gradio as gr
 import pandas as pd
 
 from arch_lab import charts
+from arch_lab.columns import RATIO_SUFFIX
 from arch_lab.errors import SpecError
-from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames
+from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
 from arch_lab.ui.state import DesignSet
@@ -36,7 +37,7 @@ def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> Non
                          buttons=["copy", "fullscreen"], elem_id="comparison-table")
     with gr.Row():
         csv = gr.DownloadButton("Download CSV", value=None, size="sm", scale=0, min_width=180)
-        gr.Markdown("The CSV holds every column at full precision, with a `…_vs_baseline` ratio for each "
+        gr.Markdown(f"The CSV holds every column at full precision, with a `…{RATIO_SUFFIX}` ratio for each "
                     "metric.", elem_classes=["hint"])
     gr.Markdown("⏳ Drawing the charts… (the chart library loads the first time this tab is shown)",
                 elem_id="charts-loading")
@@ -61,7 +62,8 @@ def checked_groups(groups: Any) -> list[str]:
 def table_only(designs: DesignSet, latency: LatencyStore, groups: Any) -> pd.DataFrame:
     """The table with the chosen column groups."""
     df, _ = comparison(designs, latency)
-    return comparison_view(df, designs.baseline if len(designs) else None, checked_groups(groups))
+    return comparison_view(df, designs.baseline if len(designs) else None, checked_groups(groups),
+                           measured_columns(designs, latency))
 
 
 @handler
@@ -69,12 +71,14 @@ def refresh(designs: DesignSet, latency: LatencyStore, groups: Any = DEFAULT_GRO
     """Table, CSV path and every chart for the current set (empty placeholders when there is none)."""
     groups = checked_groups(list(groups))
     df, reports = comparison(designs, latency)
+    measured = measured_columns(designs, latency)
     baseline = designs.baseline if len(designs) else None
     per = "image" if designs.batch_size == 1 else f"batch of {designs.batch_size} images"
     note = EMPTY_HINT if not len(designs) else (
         f"{len(designs)} design(s), counts per {per}; ratios (**×base**) are against the baseline "
         f"**{escape_markdown(baseline)}** — change it on the Design tab.")
     csv = write_comparison_csv(csv_table(df, designs.designs, baseline)) if len(designs) else None
-    return (note, comparison_view(df, baseline, groups), csv,
-            charts.metric_bars(df, baseline), charts.efficiency_scatter(df), charts.stage_breakdown(reports),
+    return (note, comparison_view(df, baseline, groups, measured), csv,
+            charts.metric_bars(df, baseline, measured), charts.efficiency_scatter(df, measured),
+            charts.stage_breakdown(reports),
             charts.latency_curves(latency_frames(designs, latency)))

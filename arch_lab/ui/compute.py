@@ -13,12 +13,14 @@ from typing import Any
 import pandas as pd
 
 from arch_lab.analysis import Report, analyse
+from arch_lab.columns import LatencyColumn, ordered
 from arch_lab.compare import SPEC_COLUMNS, compare
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.state import DesignSet
 
 LatencyStore = Mapping[str, Mapping[str, Any]]
-"""``spec.key()`` -> ``{"summary": {column: value}, "rows": [one record per batch size], "device": str}``."""
+"""``spec.key()`` -> ``{"summary": {column: value}, "columns": (LatencyColumn, …) of the summary's latency
+columns, "rows": [one record per batch size], "device": str}`` (see ``latency_panel.entry``)."""
 
 
 def reports_of(specs: Iterable[ResNetSpec], batch_size: int = 1) -> list[Report]:
@@ -57,6 +59,14 @@ def comparison(designs: DesignSet, latency: LatencyStore | None = None) -> tuple
     extra = [dict(latency.get(spec.key(), {}).get("summary", {})) for spec in designs.designs]
     extra_columns = extra if any(extra) else None
     return compare(reports, baseline=designs.baseline_index, extra_columns=extra_columns), reports
+
+
+def measured_columns(designs: DesignSet, latency: LatencyStore | None) -> tuple[LatencyColumn, ...]:
+    """The latency columns :func:`comparison` adds for the set's measured designs, as their measurements
+    recorded them (by batch size), for the table and the charts."""
+    latency = latency or {}
+    return ordered(column for spec in designs.designs if spec.key() in latency
+                   for column in latency[spec.key()]["columns"])
 
 
 def latency_frames(designs: DesignSet, latency: LatencyStore) -> dict[str, pd.DataFrame]:

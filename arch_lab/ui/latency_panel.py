@@ -21,6 +21,8 @@ import gradio as gr
 import pandas as pd
 
 from arch_lab import charts
+from arch_lab.columns import CALLS, P10, P90, latency_columns
+from arch_lab.display import device_label
 from arch_lab.errors import SpecError
 from arch_lab.latency.catalog import CUDA_ONLY, DTYPE_NAMES, MODES, cpu_model
 from arch_lab.ui.compute import LatencyStore, latency_frames
@@ -44,6 +46,9 @@ MIN_TIMED_CALLS = 10
 MAX_SPREAD = 1.25
 """p90 / median above this: the timings scatter (a busy machine, frequency changes), the row says so."""
 PROGRESS_TICK_S = 0.25
+SPREAD_FIELDS = {P10: "p10_ms", P90: "p90_ms", CALLS: "count"}
+"""Per batch size, what the comparison gets besides ``LatencyResult.summary_columns``: the spread (for the
+chart's error bars) and the number of timed calls behind it, from these ``BatchLatency`` fields."""
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
                   "throughput_img_s": "throughput (img/s, back to back)", "count": "timed calls",
                   "peak_memory_mb": "peak memory (MB)", "note": "note", "error": "error"}
@@ -59,8 +64,8 @@ def where_measured() -> str:
     import torch
 
     if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name()}"
-    return f"CPU: {cpu_model()}, {torch.get_num_threads()} threads (no GPU on this machine)"
+        return device_label("cuda", torch.cuda.get_device_name())
+    return device_label("cpu", cpu_model(), torch.get_num_threads()) + " (no GPU on this machine)"
 
 
 def options_here(cuda: bool | None = None) -> tuple[list[str], list[str]]:
@@ -219,21 +224,20 @@ def checked_settings(batch_sizes: Any, dtype: Any, channels_last: Any, mode: Any
 
 
 def entry(result: LatencyResult) -> dict[str, Any]:
-    """What the store keeps of a measurement (plain data)."""
+    """What the store keeps of a measurement (plain data): ``columns`` lists the latency columns that
+    ``summary`` adds to the comparison, so the table and charts never parse them out of the names."""
     s = result.settings
-    where = f"GPU: {result.device_name}" if result.device_type == "cuda" else \
-        f"CPU: {result.device_name}, {s.get('threads')} threads"
+    where = device_label(result.device_type, result.device_name, s.get("threads"))
     rows = result.to_dict()["rows"]
     summary = result.summary_columns()
-    for row in rows:  # the spread and the conditions travel into the comparison and its CSV
-        b = row["batch_size"]
-        summary[f"latency_p10_ms_b{b}"] = row.get("p10_ms")
-        summary[f"latency_p90_ms_b{b}"] = row.get("p90_ms")
-        summary[f"latency_calls_b{b}"] = row.get("count")
+    spread = latency_columns((row.batch_size for row in result.rows), tuple(SPREAD_FIELDS))
+    for column in spread:  # the spread and the conditions travel into the comparison and its CSV
+        summary[column.name] = getattr(result.row(column.batch_size), SPREAD_FIELDS[column.metric])
     summary.update({"latency_device": where, "latency_dtype": s.get("dtype"), "latency_mode": s.get("mode"),
                     "latency_threads": s.get("threads"), "latency_channels_last": str(s.get("channels_last"))})
-    return {"summary": summary, "rows": rows, "device": where, "threads": s.get("threads"),
-            "dtype": s.get("dtype"), "mode": s.get("mode"), "channels_last": s.get("channels_last"),
+    return {"summary": summary, "columns": (*result.columns(), *spread), "rows": rows, "device": where,
+            "threads": s.get("threads"), "dtype": s.get("dtype"), "mode": s.get("mode"),
+            "channels_last": s.get("channels_last"),
             "settings": f"{s.get('dtype')}, {s.get('mode')}, channels_last={s.get('channels_last')}"}
 
 
