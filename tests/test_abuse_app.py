@@ -27,7 +27,7 @@ DEFAULT_DESIGNS = list(state.DEFAULT_DESIGNS)
 QUOTA_S = 4.0
 """The app's measurement cap here (per session and in all, per minute): one request of the two default
 designs at a 1 s budget reserves 2 x (1 + 0.5) = 3 s, so a second one at the same time must be refused."""
-PUBLIC = ("compare", "analyse")
+PUBLIC = ("compare", "analyse", "explore")
 
 
 @pytest.fixture(scope="module")

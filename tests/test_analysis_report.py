@@ -10,7 +10,8 @@ import pytest
 from arch_lab import LimitError, Report, ResNetSpec, SpecError, analyse, load_preset
 from arch_lab.analysis import METRICS
 
-LAYER_COLUMNS = ["name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups", "params", "macs"]
+LAYER_COLUMNS = ["name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups", "params", "macs",
+                 "role", "block"]
 STAGE_COLUMNS = ["stage", "output_shape", "params", "macs", "params_share", "macs_share", "output_stride",
                  "receptive_field"]
 
@@ -84,7 +85,8 @@ def test_to_dict_is_json_with_the_same_keys():
     assert list(data["layers"][0]) == LAYER_COLUMNS and list(data["stages"][0]) == STAGE_COLUMNS
     assert data["layers"][0] == {"name": "conv1.0", "type": "Conv2d", "stage": "stem", "input_shape": [2, 3, 224, 224],
                                  "output_shape": [2, 32, 112, 112], "kernel": 3, "stride": 2, "groups": 1,
-                                 "params": 3 * 32 * 9, "macs": 2 * 3 * 32 * 9 * 112 * 112}
+                                 "params": 3 * 32 * 9, "macs": 2 * 3 * 32 * 9 * 112 * 112, "role": "stem",
+                                 "block": ""}
     assert data["stages"][-1]["receptive_field"] is None
     assert len(data["layers"]) == len(report.layers)
     assert "macs" in data["conventions"]
@@ -112,3 +114,15 @@ def test_not_a_spec():
 def test_designs_beyond_the_limits_are_refused():
     with pytest.raises(LimitError, match="blocks"):
         analyse(ResNetSpec(depths=(600, 600)))
+
+
+def test_every_layer_says_its_role_and_block():
+    """Roles come from the network's description; torchvision's module names say the same independently."""
+    for name in ("resnet50", "se_resnet50", "resnet18d", "regnet_y_400mf"):
+        layers = analyse(load_preset(name)).layers
+        for row in layers.itertuples():
+            parts = row.name.split(".")
+            expected = ("stem" if row.stage == "stem" else "head" if row.stage == "head" else
+                        "shortcut" if "downsample" in parts else "se" if "se" in parts else "branch")
+            assert row.role == expected, (name, row.name)
+            assert row.block == (".".join(parts[:2]) if row.stage.startswith("layer") else ""), (name, row.name)

@@ -50,7 +50,7 @@ def assert_table_equals(headers: list[str], rows: list[list], expected: pd.DataF
 # --- over HTTP with gradio_client ----------------------------------------------------------------
 def test_only_compare_and_analyse_are_public(client):
     info = client.view_api(return_format="dict", print_info=False)
-    assert set(info["named_endpoints"]) == {"/compare", "/analyse"}
+    assert set(info["named_endpoints"]) == {"/compare", "/analyse", "/explore"}
     assert not info["unnamed_endpoints"]
 
 

@@ -15,7 +15,8 @@ from arch_lab.analysis.receptive import Field
 from arch_lab.plan import Layer
 
 LAYER_COLUMNS = ("name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups",
-                 "params", "macs")
+                 "params", "macs", "role", "block")
+"""``role``: stem, branch, shortcut, se or head; ``block``: the residual block's name (empty outside blocks)."""
 STAGE_COLUMNS = ("stage", "output_shape", "params", "macs", "params_share", "macs_share", "output_stride",
                  "receptive_field")
 _WINDOWED = {"Conv2d", "MaxPool2d", "AvgPool2d", "ZeroPadShortcut"}
@@ -43,6 +44,8 @@ def layer_records(layers: Sequence[Layer], batch_size: int) -> list[dict[str, An
             "groups": layer.groups if layer.type == "Conv2d" else None,
             "params": layer.params,
             "macs": batch_size * layer.macs,
+            "role": layer.role,
+            "block": layer.block,
         })
     return records
 

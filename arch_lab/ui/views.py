@@ -7,7 +7,6 @@ through the network. The formatting itself is :mod:`arch_lab.display`'s, shared 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -106,25 +105,21 @@ def _metric_columns(df: pd.DataFrame, measured: Sequence[LatencyColumn]) -> list
     return columns
 
 
-SHORTCUT_LAYER = re.compile(r"^(?P<block>.+?)\.(?:downsample|shortcut)(?:\.|$)")
-
-
 def execution_order(layers: pd.DataFrame) -> pd.DataFrame:
     """The layers in the order a forward pass runs them: a block's shortcut (``downsample``) after its
-    conv branch, just before the two are added (the plan lists it first, as torchvision registers it)."""
-    names = [str(n) for n in layers["name"]]
+    conv branch, just before the two are added (the plan lists it first, as torchvision registers it).
+    Read from the table's ``role`` and ``block`` columns."""
     order: list[int] = []
-    pending: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        if (match := SHORTCUT_LAYER.match(name)) is not None:
-            pending.setdefault(match["block"] + ".", []).append(i)
-            continue
-        for block in [b for b in pending if not name.startswith(b)]:
-            order += pending.pop(block)
-        order.append(i)
-    for rest in pending.values():
-        order += rest
-    return layers.iloc[order].reset_index(drop=True)
+    pending: list[int] = []
+    current = None
+    for i, (role, block) in enumerate(zip(layers["role"], layers["block"], strict=True)):
+        if block != current:
+            order, pending, current = order + pending, [], block
+        if role == "shortcut":
+            pending.append(i)
+        else:
+            order.append(i)
+    return layers.iloc[order + pending].reset_index(drop=True)
 
 
 def layers_view(layers: pd.DataFrame) -> pd.DataFrame:
