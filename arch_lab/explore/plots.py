@@ -61,10 +61,13 @@ def scatter(data: ExploreResult | pd.DataFrame, x: str = "macs", y: str = "param
         models = known_models(x, y, known)
         labels = [f"{m} ({a:.1f}% acc@1)" if a == a else m for m, a in zip(models["model"], models["acc1"],
                                                                            strict=True)]
-        figure.add_trace(go.Scatter(x=models[x], y=models[y], mode="markers+text", name="published models",
-                                    text=labels, textposition="top center", marker={"symbol": "star", "size": 11}))
-    figure.update_layout(xaxis_title=x, yaxis_title=y, legend_title_text="acc@1: torchvision's published ImageNet "
-                         "top-1 of those weights")
+        # labels on hover: 25 published models written out would cover the designs
+        figure.add_trace(go.Scatter(x=models[x], y=models[y], mode="markers", name="published models "
+                                    "(torchvision; hover: ImageNet acc@1)", text=labels, hoverinfo="text+x+y",
+                                    marker={"symbol": "star", "size": 11}))
+    # log axes: sampled designs and published models span orders of magnitude
+    figure.update_layout(xaxis={"title": x, "type": "log"}, yaxis={"title": y, "type": "log"},
+                         legend={"orientation": "h", "y": -0.25})
     return figure
 
 
