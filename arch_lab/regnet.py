@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 from arch_lab.errors import SpecError
@@ -77,7 +78,7 @@ def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottlene
     if len(widths) > MAX_STAGES:
         raise SpecError("wm", f"w0={w0}, wa={wa}, wm={wm}, depth={depth} give {len(widths)} stages; a spec has at "
                               f"most {MAX_STAGES}: raise wm, or lower wa or depth")
-    widths, group_widths = _adjust_widths_groups(widths, ratio, group_width)
+    widths, group_widths = adjust_widths_groups(widths, [ratio] * len(widths), [group_width] * len(widths))
     if max(widths) > MAX_CHANNELS:
         raise SpecError("wa", f"w0={w0}, wa={wa}, wm={wm}, depth={depth} reach a stage width of {max(widths):,}; "
                               f"widths are at most {MAX_CHANNELS:,}: lower wa, wm or depth")
@@ -102,14 +103,17 @@ def _block_widths(w0: int, wa: float, wm: float, depth: int) -> list[int]:
     return widths
 
 
-def _adjust_widths_groups(widths: list[int], ratio: float, group_width: int) -> tuple[list[int], list[int]]:
-    """Step 5, torchvision's ``_adjust_widths_groups_compatibilty`` (Python floats, as there)."""
+def adjust_widths_groups(widths: Sequence[int], ratios: Sequence[float], group_widths: Sequence[int]
+                         ) -> tuple[list[int], list[int]]:
+    """Step 5, torchvision's ``_adjust_widths_groups_compatibilty`` (Python floats, as there), per stage:
+    the group width is capped at the 3x3 width ``int(w * b)``, which is rounded to a multiple of it, and
+    the stage width follows. AnyNet spaces use it too, as pycls's samplers do."""
     adjusted, groups = [], []
-    for stage, width in enumerate(widths):
+    for stage, (width, ratio, group_width) in enumerate(zip(widths, ratios, group_widths, strict=True)):
         bottleneck = int(width * ratio)
         if bottleneck < 1:
             raise SpecError("bottleneck_ratio", f"{ratio} leaves int({width} * {ratio}) = 0 channels in stage "
-                                                f"{stage + 1}'s 3x3 conv; raise bottleneck_ratio or w0")
+                                                f"{stage + 1}'s 3x3 conv; raise bottleneck_ratio or the width")
         group = min(group_width, bottleneck)
         adjusted.append(int(_make_divisible(bottleneck, group) / ratio))
         groups.append(group)

@@ -46,3 +46,26 @@ def test_bad_regnet_blocks_name_the_path(regnet_block, field):
 
 def test_builtin_regnet_spaces_load():
     assert load_space("regnetx-4gf").constraints == ("num_stages==4", "3.6e+09<=macs<=4e+09")
+
+
+def test_per_stage_adjustment_equals_torchvisions():
+    import random
+
+    from torchvision.models.regnet import BlockParams
+
+    from arch_lab.regnet import adjust_widths_groups
+
+    rng = random.Random(0)
+    for _ in range(300):
+        widths = [8 * rng.randint(1, 128) for _ in range(4)]
+        ratios = [rng.choice([1.0, 0.5, 0.25]) for _ in range(4)]
+        groups = [rng.choice([1, 2, 4, 8, 16, 32]) for _ in range(4)]
+        expected = BlockParams._adjust_widths_groups_compatibilty(widths, ratios, groups)
+        assert adjust_widths_groups(widths, ratios, groups) == tuple(map(list, expected))
+
+
+def test_anynetx_draws_are_made_compatible_instead_of_rejected():
+    result = explore("anynetx-4gf", 30, seed=5)
+    assert result.rejected["invalid"] == 0 and result.accepted == 30
+    for spec in result.specs():
+        assert all(spec.stage_inner_width(i) % spec.group_width[i] == 0 for i in range(spec.num_stages))

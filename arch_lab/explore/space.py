@@ -28,7 +28,7 @@ from typing import Any
 from arch_lab.errors import SpecError
 from arch_lab.explore.dimensions import Dimension, parse_dimension
 from arch_lab.presets import load_preset
-from arch_lab.regnet import regnet
+from arch_lab.regnet import adjust_widths_groups, regnet
 from arch_lab.spec import ResNetSpec
 
 SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec))
@@ -37,7 +37,7 @@ SAMPLED_FIELDS = tuple(name for name in SPEC_FIELDS if name != "name")
 PER_STAGE_FIELDS = frozenset({"depths", "widths", "strides", "block", "group_width", "bottleneck_ratio"}
                               & set(SPEC_FIELDS))
 """Fields holding one value per stage: these take ``per_stage`` and broadcast a shared scalar."""
-SPACE_KEYS = ("name", "description", "source", "base", "fields", "regnet", "constraints")
+SPACE_KEYS = ("name", "description", "source", "base", "fields", "regnet", "constraints", "compatible_widths")
 MAX_SPACE_NAME = 40
 """Leaves room for the ``-<index>`` suffix of design names within a spec name's 60 characters."""
 MAX_TEXT = 2_000
@@ -93,6 +93,9 @@ class Space:
     fields: tuple[FieldSampler, ...]
     constraints: tuple[str, ...] = ()
     description: str = ""
+    compatible_widths: bool = False
+    """Round res_bottleneck stages' widths and group widths to fit each other before building (RegNet's
+    adjustment, which pycls's AnyNet samplers apply too), instead of rejecting the draws that do not."""
     _base_fields: dict[str, Any] = dataclasses.field(init=False, repr=False, compare=False)
 
     @property
@@ -125,7 +128,8 @@ class Space:
         :class:`SpecError` when it is invalid."""
         params = {key[len(REGNET):]: value for key, value in values.items() if key.startswith(REGNET)}
         if not params:
-            return ResNetSpec(**{**self._base_fields, **values, "name": name})
+            fields = {**self._base_fields, **values, "name": name}
+            return ResNetSpec(**(_compatible(fields) if self.compatible_widths else fields))
         base = self.base
         generated = regnet(**params, name=name, stem_width=base.stem_width, num_classes=base.num_classes,
                            input_size=base.input_size)  # type: ignore[arg-type]
@@ -157,7 +161,11 @@ def parse_space(data: Any, where: str = "space") -> Space:
         raise SpecError(f"{where}.constraints", f"expected a list of at most {MAX_CONSTRAINTS} texts such as "
                                                 "\"macs<=4e9\"")
     texts = tuple(_text(c, f"{where}.constraints[{i}]", 200) for i, c in enumerate(constraints))
-    return Space(name=name, base=base, fields=fields, constraints=texts, description=description)
+    compatible = data.get("compatible_widths", False)
+    if not isinstance(compatible, bool):
+        raise SpecError(f"{where}.compatible_widths", "expected true or false")
+    return Space(name=name, base=base, fields=fields, constraints=texts, description=description,
+                 compatible_widths=compatible)
 
 
 def _text(value: Any, where: str, limit: int) -> str:
@@ -171,6 +179,19 @@ def _base(value: Any, where: str) -> ResNetSpec:
         return load_preset(value) if isinstance(value, str) else ResNetSpec.from_dict(value)
     except SpecError as exc:
         raise SpecError(f"{where}.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+
+
+def _compatible(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with every stage's width and group width adjusted as :func:`adjust_widths_groups` does
+    (when all stages are res_bottleneck with a group width; anything else is left for validation)."""
+    stages = len(fields["depths"])
+    ratios, group_widths = fields["bottleneck_ratio"], fields["group_width"]
+    ratios = ratios if isinstance(ratios, (list, tuple)) else [ratios] * stages
+    group_widths = group_widths if isinstance(group_widths, (list, tuple)) else [group_widths] * stages
+    if fields["block"] != "res_bottleneck" or None in group_widths or len(ratios) != stages:
+        return fields
+    widths, groups = adjust_widths_groups(fields["widths"], ratios, group_widths)
+    return {**fields, "widths": widths, "group_width": groups}
 
 
 def _regnet(value: Any, where: str) -> tuple[FieldSampler, ...]:

@@ -71,6 +71,7 @@ def _anynetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
             "group_width": {"choices": [1, 2, 4, 8, 16, 32], "per_stage": True},
         },
         "constraints": [f"{low:g}<=macs<={high:g}"],
+        "compatible_widths": True,
     }
 
 
