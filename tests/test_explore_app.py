@@ -12,6 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 from gradio_client.exceptions import AppError
+from test_abuse_app import call  # the public endpoint over raw HTTP, as a script calls it
 
 from arch_lab import ResNetSpec, SpecError, analyse
 from arch_lab.explore import explore
@@ -61,7 +62,7 @@ def test_a_space_name_is_a_built_in_never_a_path():
 
 def test_adding_designs_looks_them_up_in_the_last_run_and_respects_the_cap():
     result = explore_panel.run_bounded("cifar-resnet-depth", 20, 0, "", OBJECTIVES)
-    names = explore_panel.pick_choices(result)
+    names = list(explore_panel.flat_table(result)["name"])
     assert list(result.table.loc[result.table["pareto"], "name"]) == names[:int(result.table["pareto"].sum())]
     added = explore_panel.add_designs(default_designs(), result, names[:2])
     assert added.names[2:] == tuple(names[:2])
@@ -144,17 +145,3 @@ def test_the_explore_tab_events_are_not_callable_by_name(app_server):
         assert call(http, "explore", "cifar-resnet-depth", 3, 0, "", "")[0] == "complete"
 
 
-def call(http: httpx.Client, name: str, *data: object) -> tuple[str, object]:
-    """A public endpoint through the client-library route: ("complete", outputs) or ("error", message)."""
-    response = http.post(f"/gradio_api/call/{name}", json={"data": list(data)})
-    response.raise_for_status()
-    event_id = response.json()["event_id"]
-    kind = None
-    with http.stream("GET", f"/gradio_api/call/{name}/{event_id}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                kind = line[len("event: "):]
-            elif line.startswith("data: ") and kind in ("complete", "error"):
-                data = json.loads(line[len("data: "):])
-                return kind, (data or {}).get("error") if kind == "error" else data
-    raise AssertionError(f"no result for {name}")

@@ -24,6 +24,7 @@ def specs(draw) -> ResNetSpec:
     if "bottleneck" in blocks and "basic" not in blocks:
         groups, wpg = draw(st.integers(1, 4)), draw(st.sampled_from([16, 32, 64, 128]))
     fields = {
+        "name": draw(st.text(max_size=12)),
         "block": blocks,
         "depths": draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages)),
         "widths": draw(st.lists(st.integers(2, 24), min_size=stages, max_size=stages)),
@@ -36,7 +37,8 @@ def specs(draw) -> ResNetSpec:
         "stem_width": draw(st.integers(2, 24)),
         "shortcut": draw(st.sampled_from(sorted(SHORTCUTS))),
         "conv_bias": draw(st.booleans()),
-        "se_ratio": draw(st.sampled_from([0.0, 0.0625, 0.25])),
+        "se_ratio": draw(st.sampled_from([0.0, 0.0625, 0.25, 1.0])),
+        "zero_init_residual": draw(st.booleans()),
         "in_channels": draw(st.integers(1, 4)),
         "num_classes": draw(st.integers(1, 12)),
         "input_size": draw(st.one_of(st.integers(8, 72), st.tuples(st.integers(8, 72), st.integers(8, 72)))),

@@ -5,46 +5,16 @@ from __future__ import annotations
 import math
 
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_network_properties import specs  # valid specs of every block type, stem and shortcut
 
 from arch_lab import ResNetSpec, SpecError, build_model
 from arch_lab.plan import plan
 
 
-@st.composite
-def valid_specs(draw) -> ResNetSpec:
-    stages = draw(st.integers(1, 5))
-    block = draw(st.one_of(st.sampled_from(["basic", "bottleneck"]),
-                           st.lists(st.sampled_from(["basic", "bottleneck"]), min_size=stages, max_size=stages)))
-    any_basic = block == "basic" or (isinstance(block, list) and "basic" in block)
-    groups, wpg = (1, 64) if any_basic else (draw(st.integers(1, 4)), draw(st.sampled_from([16, 32, 64, 128])))
-    fields = {
-        "name": draw(st.text(max_size=12)),
-        "block": block,
-        "depths": draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages)),
-        "widths": draw(st.lists(st.integers(4, 24), min_size=stages, max_size=stages)),
-        "strides": draw(st.lists(st.sampled_from([1, 2]), min_size=stages, max_size=stages)),
-        "groups": groups,
-        "width_per_group": wpg,
-        "stem": draw(st.sampled_from(["classic", "deep", "cifar"])),
-        "stem_width": draw(st.integers(2, 24)),
-        "shortcut": draw(st.sampled_from(["projection", "avg_down", "zero_pad", "conv"])),
-        "conv_bias": draw(st.booleans()),
-        "se_ratio": draw(st.sampled_from([0.0, 0.0625, 0.25, 1.0])),
-        "zero_init_residual": draw(st.booleans()),
-        "in_channels": draw(st.integers(1, 4)),
-        "num_classes": draw(st.integers(1, 12)),
-        "input_size": draw(st.one_of(st.integers(1, 48), st.tuples(st.integers(1, 48), st.integers(1, 48)))),
-    }
-    try:
-        return ResNetSpec.from_dict(fields)
-    except SpecError:
-        assume(False)  # e.g. an input too small for this many stride-2 steps
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(valid_specs(), st.integers(1, 2))
+@given(specs(), st.integers(1, 2))
 def test_valid_specs_build_and_run(spec, batch):
     model = build_model(spec).eval()
     x = torch.randn(batch, spec.in_channels, *spec.input_size)

@@ -21,7 +21,7 @@ from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_
 from arch_lab.cache import WeightedLRU
 from arch_lab.errors import SpecError
 from arch_lab.limits import Limits, check_limits
-from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, count, plan
+from arch_lab.plan import CACHED_LAYERS, CountedNetwork, Layer, clear_plans, plan
 from arch_lab.spec import ResNetSpec
 
 MB = 1e6
@@ -154,7 +154,10 @@ HEADLINE = ("params", "macs", "flops", "activations", "activations_mb")
 def headline(spec: ResNetSpec, batch_size: int = 1, limits: Limits | None = None) -> dict[str, int | float]:
     """:data:`HEADLINE` of ``spec`` from its counted blocks, after the request-limit check; ``analyse``
     reports these very numbers, and sweeps call this directly (tens of microseconds a design)."""
-    counted = check_limits(spec, limits, batch_size=batch_size)
+    return _headline(check_limits(spec, limits, batch_size=batch_size), batch_size)
+
+
+def _headline(counted: CountedNetwork, batch_size: int) -> dict[str, int | float]:
     macs = batch_size * counted.macs
     peak = batch_size * memory.inference_activation_elements(counted) * memory.FP32_BYTES
     return {"params": counted.params, "macs": macs, "flops": 2 * macs,
@@ -162,9 +165,9 @@ def headline(spec: ResNetSpec, batch_size: int = 1, limits: Limits | None = None
 
 
 def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
-    numbers = headline(spec, batch_size)
+    counted = check_limits(spec, batch_size=batch_size)
+    numbers = _headline(counted, batch_size)
     params = numbers["params"]
-    counted = count(spec)
     saved = memory.saved_activation_bytes(counted, batch_size)
     return Report(
         spec=spec,

@@ -58,9 +58,10 @@ def add_latency(table: pd.DataFrame, rows: Sequence[int], *, batch_size: int, bu
     if ok.sum() < MIN_DESIGNS:
         table[ESTIMATE_COLUMN] = np.nan
         return table, None
-    timed = [spec for spec, good in zip(specs, ok, strict=True) if good]
-    model = fit_latency_model(latency_features(timed, batch_size=batch_size), measured["latency_ms"][ok])
-    table[ESTIMATE_COLUMN] = model.predict(latency_features(every, batch_size=batch_size))
+    features = latency_features(every, batch_size=batch_size)
+    timed = [row for row, good in zip(rows, ok, strict=True) if good]
+    model = fit_latency_model(features.iloc[timed].reset_index(drop=True), measured["latency_ms"][ok])
+    table[ESTIMATE_COLUMN] = model.predict(features)
     return table, model
 
 

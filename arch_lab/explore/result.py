@@ -86,11 +86,7 @@ class ExploreResult:
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The table as CSV (per-stage lists as JSON text), safe from spreadsheet formula injection."""
-        flat = self.table.copy()
-        for column in flat.columns:
-            if flat[column].dtype == object:
-                flat[column] = flat[column].map(lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v)
-        return comparison_to_csv(flat, path)
+        return comparison_to_csv(flat_lists(self.table), path)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The designs export described in the module docstring, with how they were found."""
@@ -108,6 +104,15 @@ class ExploreResult:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+def flat_lists(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` with per-stage lists as JSON text (what a CSV or a table cell holds)."""
+    flat = table.copy()
+    for column in flat.columns:
+        if flat[column].dtype == object:
+            flat[column] = flat[column].map(lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v)
+    return flat
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 
 from arch_lab.errors import SpecError
 from arch_lab.explore import BUILTIN_SPACES, METRIC_COLUMNS, ExploreResult, explore, list_spaces, parse_space
+from arch_lab.explore.result import flat_lists
 from arch_lab.explore.space import SPEC_FIELDS, Space
 from arch_lab.reference import TORCHVISION_PRESETS
 from arch_lab.spec import ResNetSpec, parse_json
@@ -147,24 +148,13 @@ def flat_table(result: ExploreResult) -> pd.DataFrame:
     """The designs, Pareto ones first, with per-stage lists as JSON text (what a table cell and CSV hold)."""
     table = result.table
     order = [*LEADING, *[c for c in table.columns if c not in LEADING]]
-    flat = table[order].sort_values("pareto", ascending=False, kind="stable").reset_index(drop=True)
-    for column in flat.columns:
-        if flat[column].dtype == object:
-            flat[column] = flat[column].map(lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v)
-    return flat
+    return flat_lists(table[order].sort_values("pareto", ascending=False, kind="stable").reset_index(drop=True))
 
 
 def write_csv(result: ExploreResult) -> str:
     path = fresh_file("explore.csv")  # a fixed name in a fresh directory: never built from user text
     result.to_csv(path)
     return str(path)
-
-
-def pick_choices(result: ExploreResult | None) -> list[str]:
-    """Design names for the "add to comparison" picker, Pareto designs first."""
-    if result is None:
-        return []
-    return list(flat_table(result)["name"])
 
 
 def _metric(value: Any, field: str) -> str:
@@ -263,13 +253,13 @@ def on_run(space_json: Any, n: Any, seed: Any, method: Any, constraints: Any, ob
     result = run_bounded(space_json, n, seed, constraints, objectives, method,
                          report=lambda found, wanted: progress((found, wanted), desc="Designs found"))
     new_runs = {"current": result, "previous": metrics_only(runs.get("current"))}
-    names = pick_choices(result)
-    if not len(result.table):
+    table = flat_table(result)  # its names, Pareto first, are the "add to comparison" choices
+    if not len(table):
         empty = empty_figure("No design passed; widen the space or loosen the constraints")
-        return (summary_line(result), empty, empty, flat_table(result), write_csv(result),
-                gr.Dropdown(choices=[], value=[]), new_runs)
+        return summary_line(result), empty, empty, table, write_csv(result), gr.Dropdown(choices=[], value=[]), \
+            new_runs
     return (summary_line(result), scatter_figure(result, x, y, bool(known)), edf_figure(new_runs, edf_metric),
-            flat_table(result), write_csv(result), gr.Dropdown(choices=names, value=[]), new_runs)
+            table, write_csv(result), gr.Dropdown(choices=list(table["name"]), value=[]), new_runs)
 
 
 @handler
