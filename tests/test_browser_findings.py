@@ -129,7 +129,7 @@ def test_finding2_no_tab_scrolls_sideways_at_phone_width(page):
     page.set_viewport_size({"width": 390, "height": 844})
     widths = {}
     drawn = {"Design": "#spec-status", "Compare": "#metric-bars .js-plotly-plot", "Layers": "#layers-table",
-             "Latency": "#latency-table", "API": "text=Use the lab from Python"}
+             "Latency": "#latency-table", "Explore": "#explore-summary", "API": "text=Use the lab from Python"}
     for tab, selector in drawn.items():
         open_tab_at_phone_width(page, tab)
         page.locator(selector).first.wait_for()  # the tab's widest content is on the page

@@ -39,7 +39,8 @@ def spec_of(row: dict) -> ResNetSpec:
 @pytest.mark.parametrize(("space", "n", "constraints"), [
     ("resnet50-neighbourhood", 500, "3e9<=macs<=5e9"),  # complete: every chunk finds what it asks for
     ("cifar-resnet-depth", 300, ""),  # 200 distinct designs only: the last chunk spends the whole budget
-    ("anynetx-400mf", 100, ""),  # a chunk comes up short and ends the run early
+    ("anynetx-400mf", 100, ""),  # a narrow regime: most tries fail the constraint
+    ("regnetx-400mf", 400, ""),  # ~50 designs in the budget: the n/4 chunk comes up short and ends the run
 ])
 def test_the_chunked_run_behind_the_progress_bar_equals_one_explore_call(space, n, constraints):
     seen: list[tuple[int, int]] = []
@@ -48,7 +49,8 @@ def test_the_chunked_run_behind_the_progress_bar_equals_one_explore_call(space, 
     direct = explore(space, n, seed=3, constraints=[constraints] if constraints else [],
                      objectives=OBJECTIVES.splitlines(), max_tries=explore_panel.MAX_TRIES)
     pd.testing.assert_frame_equal(result.table, direct.table)
-    assert (result.tries, result.rejected) == (direct.tries, direct.rejected)
+    assert (result.tries, result.rejected, result.requested, result.complete) == (
+        direct.tries, direct.rejected, direct.requested, direct.complete)
     assert seen[-1] == (direct.accepted, n) and len(seen) >= 2
     assert [found for found, _ in seen] == sorted(found for found, _ in seen)
 

@@ -117,7 +117,7 @@ def run_bounded(space_json: Any, n: Any, seed: Any = 0, constraints: Any = "", o
             report(result.accepted, n)
         if result.accepted < k:  # budget (or grid) spent: the run for n would stop at the same try
             break
-    return result
+    return replace(result, requested=n)  # the chunk that ended the run is explore(n), which asked for n
 
 
 def metrics_only(result: ExploreResult | None) -> ExploreResult | None:
