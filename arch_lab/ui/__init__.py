@@ -48,8 +48,11 @@ CSS = """
    chart widened every ancestor); wide tables and charts scroll inside their own box instead. Plain rules,
    no media query: gradio's CSS scoping drops rules nested in @media. */
 .gradio-container, .gradio-container .main, .gradio-container .wrap, .gradio-container main,
-.gradio-container .column, .gradio-container .block, .gradio-container .form, .gradio-container .tabs,
-.gradio-container .tabitem, .gradio-container .tab-wrapper { min-width: 0 !important; max-width: 100%; }
+.gradio-container .form, .gradio-container .tabs, .gradio-container .tabitem,
+.gradio-container .tab-wrapper { min-width: 0 !important; max-width: 100%; }
+/* Columns and blocks keep gradio's own min-width, min(N px, 100%): never wider than the page, and narrow
+   enough that a row wraps them one under the other on a phone instead of squeezing them side by side. */
+.gradio-container .column, .gradio-container .block { max-width: 100%; }
 .gradio-container .row { flex-wrap: wrap !important; }
 .gradio-container .js-plotly-plot, .gradio-container .plot-container { max-width: 100% !important; }
 """
