@@ -76,9 +76,13 @@ class Layer:
 @dataclass(frozen=True, eq=False)
 class CountedBlock:
     """A block counted at one input shape. Layer names are relative to the block; ``steps`` are the
-    branch's statements in order (a unit's conv and BN, or SE's pool and two convs)."""
+    branch's statements in order (a unit's conv and BN, or SE's pool and two convs).
+
+    Its numbers depend on the block and on the input shape, and on nothing else: ``(node, input_shape)``
+    is the whole key under which it may be reused."""
 
     node: Block
+    input_shape: Shape
     steps: tuple[tuple[Layer, ...], ...]
     shortcut: tuple[Layer, ...]
     output_shape: Shape
@@ -165,7 +169,7 @@ def _count_block(node: Block, shape: Shape) -> CountedBlock:
         if isinstance(step, Unit):
             current = layers[-1].output_shape  # SE keeps the shape of what it scales
     every = shortcut + tuple(layer for layers in steps for layer in layers)
-    return CountedBlock(node, tuple(steps), shortcut, current, sum(layer.params for layer in every),
+    return CountedBlock(node, shape, tuple(steps), shortcut, current, sum(layer.params for layer in every),
                         sum(layer.macs for layer in every), sum(layer.activations for layer in every))
 
 
@@ -174,7 +178,8 @@ _BLOCKS: WeightedLRU[CountedBlock] = WeightedLRU(CACHED_BLOCKS, lambda counted: 
 
 
 def count_block(node: Block, shape: Shape) -> CountedBlock:
-    """``node`` counted at input ``shape`` (cached; blocks compare by identity, see :func:`network.block`)."""
+    """``node`` counted at input ``shape``, cached under both: a block's layers, params and MACs depend on
+    the block and its input shape, nothing else (blocks compare by identity, see :func:`network.block`)."""
     return _BLOCKS.get((node, shape), lambda: _count_block(node, shape))
 
 
@@ -201,8 +206,8 @@ def count(spec: ResNetSpec) -> CountedNetwork:
     counted = None
     for s, stage_blocks in enumerate(network.stages):
         for i, node in enumerate(stage_blocks):
-            if counted is None or node is not counted.node or shape != counted.output_shape:
-                counted = count_block(node, shape)  # else the same block at the same shape again
+            if counted is None or node is not counted.node or shape != counted.input_shape:
+                counted = count_block(node, shape)  # else the same block at the same input shape again
             blocks.append((f"layer{s + 1}.{i}", f"layer{s + 1}", counted))
             shape = counted.output_shape
     features = shape[0]

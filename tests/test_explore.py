@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from hunting import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,7 @@ def brute_force_front(values: np.ndarray, maximise: list[bool]) -> list[bool]:
                     for q in signed) for p in signed]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.integers(0, 30).flatmap(lambda n: st.tuples(
     st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=n, max_size=n),
     st.lists(st.booleans(), min_size=0, max_size=3))))
@@ -66,7 +67,7 @@ def small_spaces(draw) -> dict:
     return {"name": "prop", "base": SMALL_BASE, "fields": fields}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.too_slow])
 @given(small_spaces(), st.integers(0, 2**32))
 def test_every_row_is_a_design_of_the_space_and_counts_as_analyse_does(space, seed):
     result = explore(space, 6, seed=seed, constraints=["params<=60000"], max_tries=300)

@@ -1,66 +1,65 @@
-"""Property test of the two interpreters of one description: for random specs — every block type mixed
-per stage, RegNet's fields, every stem and shortcut, 1 to 6 stages — the counting interpreter's whole
-per-layer table equals what the module interpreter builds (hooks on the meta device) and what
-``torch.utils.flop_counter`` counts, layer by layer."""
+"""Property test of the two interpreters of one description: for random specs aimed at repeated block shapes
+(tests/strategies.py) — every block type, one or mixed per stage, RegNet's fields, every stem and shortcut, 1 to
+8 stages — the counting interpreter's whole per-layer table equals what the module interpreter builds (hooks
+on the meta device) and what ``torch.utils.flop_counter`` counts, layer by layer."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hunting import examples
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from strategies import specs
 from test_analysis_crosscheck import check_flops_match_flop_counter, check_layers_match_the_module
 
-from arch_lab import ResNetSpec, SpecError, analyse, build_model
+from arch_lab import ResNetSpec, analyse, build_model
+from arch_lab.analysis.report import Report
 from arch_lab.analysis.sweep import SWEEP_METRICS, sweep_metrics
-from arch_lab.network import BLOCKS, SHORTCUTS, STEMS
+
+REPEATED_SHAPES = [
+    # issue 16's two specs: a stage's first block has the shape of an earlier stage's block
+    {"block": "basic", "depths": [1, 1, 1, 1], "widths": [64, 64, 64, 64], "strides": [1, 2, 2, 2]},
+    {"block": "bottleneck", "depths": [1, 1, 1, 1, 1, 2], "widths": [16, 16, 16, 16, 16, 32],
+     "strides": [2, 2, 2, 2, 2, 2], "groups": 4, "stem": "cifar", "shortcut": "conv", "se_ratio": 0.25,
+     "num_classes": 10, "input_size": 96},
+    # in their spirit: equal widths at stride 1 after stride 2, a stem as wide as the stages, RegNet, ResNet-D
+    {"block": "basic", "depths": [1, 1, 1], "widths": [16, 16, 16], "strides": [2, 1, 2], "stem": "cifar",
+     "stem_width": 16, "input_size": 33},
+    {"block": "res_bottleneck", "depths": [1, 1, 2], "widths": [24, 24, 24], "strides": [2, 2, 2],
+     "group_width": 8, "stem": "simple", "stem_width": 24, "se_ratio": 0.25, "input_size": [41, 37]},
+    {"block": ["bottleneck", "basic", "bottleneck"], "depths": [1, 1, 1], "widths": [8, 32, 8],
+     "strides": [2, 1, 2], "shortcut": "avg_down", "stem": "deep", "input_size": 65},
+]
+"""Specs whose blocks repeat a shape across stages; each is counted exactly (the counter once reused a block
+counted at another input shape, e.g. layer3.0.downsample.0 at 56x56 where the module sees 28x28)."""
 
 
-@st.composite
-def specs(draw) -> ResNetSpec:
-    stages = draw(st.integers(1, 6))
-    blocks = draw(st.lists(st.sampled_from(sorted(BLOCKS)), min_size=stages, max_size=stages))
-    regnet = [kind == "res_bottleneck" for kind in blocks]
-    groups, wpg = 1, 64
-    if "bottleneck" in blocks and "basic" not in blocks:
-        groups, wpg = draw(st.integers(1, 4)), draw(st.sampled_from([16, 32, 64, 128]))
-    fields = {
-        "name": draw(st.text(max_size=12)),
-        "block": blocks,
-        "depths": draw(st.lists(st.integers(1, 2), min_size=stages, max_size=stages)),
-        "widths": draw(st.lists(st.integers(2, 24), min_size=stages, max_size=stages)),
-        "strides": draw(st.lists(st.sampled_from([1, 2]), min_size=stages, max_size=stages)),
-        "groups": groups,
-        "width_per_group": wpg,
-        "group_width": [draw(st.sampled_from([None, 1, 2, 4, 8])) if r else None for r in regnet],
-        "bottleneck_ratio": [draw(st.sampled_from([0.25, 0.5, 1.0, 2.0])) if r else 1.0 for r in regnet],
-        "stem": draw(st.sampled_from(sorted(STEMS))),
-        "stem_width": draw(st.integers(2, 24)),
-        "shortcut": draw(st.sampled_from(sorted(SHORTCUTS))),
-        "conv_bias": draw(st.booleans()),
-        "se_ratio": draw(st.sampled_from([0.0, 0.0625, 0.25, 1.0])),
-        "zero_init_residual": draw(st.booleans()),
-        "in_channels": draw(st.integers(1, 4)),
-        "num_classes": draw(st.integers(1, 12)),
-        "input_size": draw(st.one_of(st.integers(8, 72), st.tuples(st.integers(8, 72), st.integers(8, 72)))),
-    }
-    try:
-        return ResNetSpec.from_dict(fields)
-    except SpecError:
-        assume(False)  # a group width that does not divide, an input too small for its strides, …
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(specs(), st.integers(1, 2))
-def test_counted_layers_equal_the_built_module_and_the_flop_counter(spec, batch):
+def check_against_the_module(spec: ResNetSpec, batch: int) -> Report:
+    """``analyse(spec)`` against the meta-device module and the flop counter; returns the checked report."""
     report = analyse(spec, batch_size=batch)
     model = build_model(spec, device="meta").eval()
     x = torch.zeros(batch, spec.in_channels, *spec.input_size, device="meta")
     check_layers_match_the_module(report, model, x)
     check_flops_match_flop_counter(report, model, x)
+    return report
+
+
+@pytest.mark.parametrize("fields", REPEATED_SHAPES, ids=range(len(REPEATED_SHAPES)))
+def test_repeated_block_shapes_are_counted_exactly(fields):
+    check_against_the_module(ResNetSpec.from_dict(fields), 2)
+
+
+@settings(max_examples=examples(80), suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(specs(), st.integers(1, 2))
+@example(ResNetSpec.from_dict(REPEATED_SHAPES[0]), 1)
+@example(ResNetSpec.from_dict(REPEATED_SHAPES[1]), 1)
+def test_counted_layers_equal_the_built_module_and_the_flop_counter(spec, batch):
+    check_against_the_module(spec, batch)
     assert ResNetSpec.from_dict(spec.to_dict()) == spec
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.filter_too_much])
 @given(specs(), st.integers(1, 3))
 def test_sweep_metrics_equal_the_report(spec, batch):
     report = analyse(spec, batch_size=batch)

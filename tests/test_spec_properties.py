@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 
 import torch
+from hunting import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_network_properties import specs  # valid specs of every block type, stem and shortcut
+from strategies import specs  # valid specs of every block type, stem and shortcut
 
 from arch_lab import ResNetSpec, SpecError, build_model
 from arch_lab.plan import plan
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(specs(), st.integers(1, 2))
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.filter_too_much])
+@given(specs(max_stages=5, max_extra_side=16), st.integers(1, 2))
 def test_valid_specs_build_and_run(spec, batch):
     model = build_model(spec).eval()
     x = torch.randn(batch, spec.in_channels, *spec.input_size)
@@ -56,7 +57,7 @@ BAD_FIELDS = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.sampled_from(sorted(BAD_FIELDS)).flatmap(lambda f: st.tuples(st.just(f), BAD_FIELDS[f])))
 def test_invalid_specs_raise_spec_error_naming_the_field(field_and_value):
     field, value = field_and_value
@@ -69,7 +70,7 @@ def test_invalid_specs_raise_spec_error_naming_the_field(field_and_value):
         raise AssertionError(f"{field}={value!r} was accepted")
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50))
 @given(st.text(min_size=1, max_size=10).filter(lambda k: k not in ResNetSpec.__dataclass_fields__))
 def test_unknown_keys_are_errors(key):
     try:

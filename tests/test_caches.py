@@ -1,0 +1,129 @@
+"""Every cache of the library keys on everything its value depends on.
+
+A cache's key is a claim about what its value depends on. For each cache, two inputs that differ in just one
+such thing must get different results, each equal to the result computed with every cache cleared. (The
+counter once reused a block counted at another input shape because its key left the input shape out.)
+
+The caches: :func:`arch_lab.network.block` and :func:`~arch_lab.network.stem` (described nodes), the counted
+blocks and stems and the plans of :mod:`arch_lab.plan`, the reports of :func:`arch_lab.analyse`, the memory
+model's per-block figures, and the explorer's duplicate check (which keys on the network).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from arch_lab import ResNetSpec, analyse
+from arch_lab.analysis import memory
+from arch_lab.analysis.report import clear_cache
+from arch_lab.network import BlockShape, block, stem
+from arch_lab.plan import count, count_block, plan
+
+BASE = {"name": "a", "block": "bottleneck", "depths": [1, 2], "widths": [8, 8], "strides": [1, 2],
+        "stem_width": 16, "input_size": 64}
+REGNET_BASE = {"name": "r", "block": "res_bottleneck", "depths": [1, 1], "widths": [16, 16], "strides": [2, 2],
+               "group_width": 4, "stem": "simple", "stem_width": 16, "input_size": 32}
+VARIANTS = [  # (base, field, another value): every field of a spec but its name
+    (BASE, "block", "basic"), (BASE, "depths", [2, 2]), (BASE, "widths", [8, 16]), (BASE, "strides", [2, 2]),
+    (BASE, "groups", 2), (BASE, "width_per_group", 32), (BASE, "stem", "deep"), (BASE, "stem_width", 32),
+    (BASE, "shortcut", "avg_down"), (BASE, "conv_bias", True), (BASE, "se_ratio", 0.25),
+    (BASE, "zero_init_residual", True), (BASE, "in_channels", 1), (BASE, "num_classes", 10),
+    (BASE, "input_size", 65), (BASE, "input_size", [64, 72]),
+    (REGNET_BASE, "group_width", 8), (REGNET_BASE, "bottleneck_ratio", 0.5),
+]
+UNCOUNTED = {"zero_init_residual"}
+"""Fields that change how weights are initialised, not one count: their plans are equal."""
+
+
+def fresh(compute):
+    """``compute()`` with every cache cleared first (and after: later tests start cold too)."""
+    clear_cache()
+    try:
+        return compute()
+    finally:
+        clear_cache()
+
+
+def test_every_spec_field_is_varied():
+    assert {field for _, field, _ in VARIANTS} == {f.name for f in dataclasses.fields(ResNetSpec)} - {"name"}
+
+
+@pytest.mark.parametrize(("base", "field", "value"), VARIANTS, ids=[f"{f}={v}" for _, f, v in VARIANTS])
+def test_plans_and_reports_key_on_every_field(base, field, value):
+    a, b = ResNetSpec.from_dict(base), ResNetSpec.from_dict({**base, field: value})
+    clear_cache()
+    warm = plan(a), analyse(a, batch_size=2).to_dict(), count(a).macs
+    cached = plan(b), analyse(b, batch_size=2).to_dict(), count(b).macs
+    assert cached == fresh(lambda: (plan(b), analyse(b, batch_size=2).to_dict(), count(b).macs))
+    if field not in UNCOUNTED:
+        assert cached[0] != warm[0]
+    assert cached[1]["spec"][field] != warm[1]["spec"][field]
+
+
+def test_reports_key_on_the_batch_size_and_keep_the_name_they_are_asked_for():
+    spec = ResNetSpec.from_dict(BASE)
+    one, two = analyse(spec, batch_size=1), analyse(spec, batch_size=2)
+    assert two.macs == 2 * one.macs == fresh(lambda: analyse(spec, batch_size=2).macs)
+    renamed = analyse(spec.replace(name="b"), batch_size=2)
+    assert (renamed.name, renamed.macs) == ("b", two.macs)
+
+
+SHAPE = BlockShape(in_channels=8, out_channels=16, inner=8, stride=2, groups=1, se_ratio=0.0, bias=False)
+SHAPE_VARIANTS = [("in_channels", 16), ("out_channels", 32), ("inner", 16), ("stride", 1), ("groups", 2),
+                  ("se_ratio", 0.25), ("bias", True)]
+
+
+@pytest.mark.parametrize(("field", "value"), SHAPE_VARIANTS, ids=[f for f, _ in SHAPE_VARIANTS])
+def test_described_blocks_key_on_every_field_of_their_shape(field, value):
+    other = dataclasses.replace(SHAPE, **{field: value})
+    a, b = block("bottleneck", SHAPE, "projection"), block("bottleneck", other, "projection")
+    assert b is not a
+    assert (b.in_channels, b.out_channels, b.stride, b.steps, b.shortcut) == (
+        (lambda n: (n.in_channels, n.out_channels, n.stride, n.steps, n.shortcut))(block.__wrapped__(
+            "bottleneck", other, "projection")))
+    assert (b.in_channels, b.out_channels, b.stride, b.steps, b.shortcut) != (
+        a.in_channels, a.out_channels, a.stride, a.steps, a.shortcut)
+
+
+@pytest.mark.parametrize(("kind", "shortcut"), [("basic", "projection"), ("bottleneck", "avg_down")])
+def test_described_blocks_key_on_their_kind_and_shortcut(kind, shortcut):
+    a, b = block("bottleneck", SHAPE, "projection"), block(kind, SHAPE, shortcut)
+    assert b is not a and (b.kind, b.steps, b.shortcut) != (a.kind, a.steps, a.shortcut)
+    uncached = block.__wrapped__(kind, SHAPE, shortcut)
+    assert (b.kind, b.steps, b.shortcut) == (uncached.kind, uncached.steps, uncached.shortcut)
+
+
+@pytest.mark.parametrize("args", [("deep", 3, 32, False), ("classic", 3, 16, False), ("classic", 3, 32, True)])
+def test_described_stems_key_on_kind_width_and_bias(args):
+    assert stem(*args) == stem.__wrapped__(*args) != stem("classic", 3, 32, False)
+
+
+@pytest.mark.parametrize("shape", [(8, 33, 32), (8, 32, 33), (8, 16, 32)])
+def test_counted_blocks_key_on_the_input_shape(shape):
+    node = block("bottleneck", SHAPE, "projection")
+    a, b = count_block(node, (8, 32, 32)), count_block(node, shape)
+    assert b.input_shape == shape and b.layers != a.layers
+    uncached = fresh(lambda: count_block(node, shape))
+    assert (b.layers, b.params, b.macs, b.output_shape) == (uncached.layers, uncached.params, uncached.macs,
+                                                            uncached.output_shape)
+    # the memory model's per-block figures, keyed by the counted block
+    assert memory.block_figures(b) != memory.block_figures(a)
+    assert memory.block_figures(b) == (memory._block_peak(b), memory._block_saved(b),
+                                       sum(layer.output_shape[0] for layer in b.layers if layer.type == "BatchNorm2d"))
+
+
+@pytest.mark.parametrize(("field", "value"), [("in_channels", 1), ("input_size", 65), ("stem_width", 32)])
+def test_counted_stems_key_on_the_input_shape_and_the_stem(field, value):
+    a, b = ResNetSpec.from_dict(BASE), ResNetSpec.from_dict({**BASE, field: value})
+    clear_cache()
+    warm, cached = count(a).stem, count(b).stem
+    assert cached != warm and cached == fresh(lambda: count(b).stem)
+
+
+def test_the_explorers_duplicate_check_keys_on_the_network_not_the_name():
+    a = ResNetSpec.from_dict(BASE)
+    assert a.network() == a.replace(name="b").network()
+    for _, field, value in VARIANTS[:-2]:
+        assert a.replace(**{field: value}).network() != a.network(), field
