@@ -4,11 +4,13 @@ The defaults are generous for real ResNets (wide_resnet101_2 at 1024x1024 fits) 
 safe on a 16 GB machine. Each limit can be lifted with an environment variable (read when ``Limits()``
 is created) or by passing a :class:`Limits` explicitly.
 
-A latency measurement actually runs the model, so its activation bound is memory, not a count:
-:func:`check_memory` compares the weights plus the plan's peak of activations *alive at once* (from
-:mod:`arch_lab.analysis.memory`) with what the device can give. ``max_activations`` (the sum of every
-layer's output) stays the bound of analysis requests, which tabulate every layer; as a bound on running a
-model it would refuse ResNet-50 above batch 89, far below what any GPU holds.
+What a request costs is bounded, not what it describes. Analysis is arithmetic on one image's counts (a
+report at batch 4,096 costs what it costs at batch 1: every per-batch figure is the batch size times one
+image's), so an analysis request is bounded by the design — parameters, blocks, layers tabulated, MACs and
+activations of one image — and the batch only by ``max_batch_size`` and by what an int64 holds. A request
+that *runs* the model (latency, export) also bounds the MACs of one batch, and its memory: :func:`check_memory`
+compares the weights plus the plan's peak of activations *alive at once* (from
+:mod:`arch_lab.analysis.memory`) with what the device can give.
 """
 
 from __future__ import annotations
@@ -30,12 +32,16 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds for one request. ``macs`` and ``activations`` scale with the batch size."""
+    """Upper bounds for one request (see the module docstring for what each bounds)."""
 
     max_params: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_PARAMS", 1_000_000_000))
     max_macs: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_MACS", 2_000_000_000_000))
+    """MACs of one image for analysis; of one batch for a request that runs the model."""
     max_blocks: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_BLOCKS", 1_000))
+    max_layers: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_LAYERS", 50_000))
+    """Layers a report tabulates (resnet152 has 516; 1,000 bottleneck blocks about 7,000)."""
     max_activations: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_ACTIVATIONS", 1_000_000_000))
+    """Activation elements (conv and linear outputs) of one image."""
     max_batch_size: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_BATCH_SIZE", 4_096))
     max_input_elements: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_INPUT_ELEMENTS", 3 * 4096 * 4096))
     """Elements of one input image (C x H x W): the bound on a module without a spec, whose layers are unknown."""
@@ -45,6 +51,7 @@ ENV_NAMES = {
     "max_params": "ARCH_LAB_MAX_PARAMS",
     "max_macs": "ARCH_LAB_MAX_MACS",
     "max_blocks": "ARCH_LAB_MAX_BLOCKS",
+    "max_layers": "ARCH_LAB_MAX_LAYERS",
     "max_activations": "ARCH_LAB_MAX_ACTIVATIONS",
     "max_batch_size": "ARCH_LAB_MAX_BATCH_SIZE",
     "max_input_elements": "ARCH_LAB_MAX_INPUT_ELEMENTS",
@@ -54,7 +61,7 @@ ENV_NAMES = {
 def _refuse(limit: str, what: str, value: int, bound: int) -> LimitError:
     return LimitError(
         limit, f"{value:,} {what} exceed the limit of {bound:,}; lift it with the environment variable "
-        f"{ENV_NAMES[limit]}=<n> or pass Limits({limit}=<n>)")
+        f"{ENV_NAMES[limit]}=N or pass Limits({limit}=N)")
 
 
 def check_batch_size(batch_size: int, limits: Limits | None = None) -> None:
@@ -72,16 +79,22 @@ def check_input_shape(shape: Sequence[int], limits: Limits | None = None) -> Non
         raise LimitError(
             "max_input_elements", f"an input of {' x '.join(f'{side:,}' for side in shape)} = {elements:,} elements "
             f"per image is outside the allowed range of 1 to {limits.max_input_elements:,}; lift it with the "
-            f"environment variable {ENV_NAMES['max_input_elements']}=<n> or pass Limits(max_input_elements=<n>)")
+            f"environment variable {ENV_NAMES['max_input_elements']}=N or pass Limits(max_input_elements=N)")
+
+
+INT64_MAX = 2**63 - 1
+"""Largest count a table column holds (pandas' int64)."""
 
 
 def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int = 1,
-                 count_activations: bool = True) -> CountedNetwork:
-    """Raise :class:`LimitError` if building or running ``spec`` at ``batch_size`` is too large; else
-    return the counted network the check read (callers that need its numbers do not count twice).
+                 running: bool = False) -> CountedNetwork:
+    """Raise :class:`LimitError` if analysing ``spec`` at ``batch_size`` (or, with ``running``, running
+    it) is too large; else return the counted network the check read (callers that need its numbers do
+    not count twice).
 
-    Uses the analytic count, so it costs microseconds and allocates nothing. ``count_activations=False``
-    leaves out the ``max_activations`` sum, for callers that bound memory with :func:`check_memory`.
+    Uses the analytic count, so it costs microseconds and allocates nothing. Analysis bounds one image's
+    MACs and activations; ``running=True`` bounds the MACs of the whole batch instead and leaves the
+    activations to :func:`check_memory`.
     """
     limits = limits or Limits()
     check_batch_size(batch_size, limits)
@@ -89,13 +102,18 @@ def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int
         raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
     counted = count(spec)
     checks = [("max_params", "parameters", counted.params, limits.max_params),
-              ("max_macs", "MACs per batch", batch_size * counted.macs, limits.max_macs)]
-    if count_activations:
-        checks.append(("max_activations", "activation elements per batch", batch_size * counted.activations,
-                       limits.max_activations))
+              ("max_layers", "layers", counted.layers, limits.max_layers)]
+    if running:
+        checks.append(("max_macs", "MACs per batch", batch_size * counted.macs, limits.max_macs))
+    else:
+        checks += [("max_macs", "MACs per image", counted.macs, limits.max_macs),
+                   ("max_activations", "activation elements per image", counted.activations, limits.max_activations)]
     for limit, what, value, bound in checks:
         if value > bound:
             raise _refuse(limit, what, value, bound)
+    if 2 * batch_size * counted.macs > INT64_MAX:  # FLOPs, the largest count of a report
+        raise LimitError("max_batch_size", f"batch {batch_size:,} makes {2 * batch_size * counted.macs:,} FLOPs, "
+                                           f"more than a count can hold ({INT64_MAX:,}); use a smaller batch")
     return counted
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from arch_lab.cache import WeightedLRU
 from arch_lab.network import (
@@ -90,7 +91,7 @@ class CountedBlock:
     macs: int
     activations: int
 
-    @property
+    @cached_property
     def layers(self) -> tuple[Layer, ...]:
         """Forward order as the tables show it: the shortcut first, then the branch."""
         return self.shortcut + tuple(layer for step in self.steps for layer in step)
@@ -194,6 +195,8 @@ class CountedNetwork:
     params: int
     macs: int
     activations: int
+    layers: int
+    """Counted layers (the rows of the plan's table)."""
 
 
 def count(spec: ResNetSpec) -> CountedNetwork:
@@ -216,10 +219,12 @@ def count(spec: ResNetSpec) -> CountedNetwork:
                   params=features * network.num_classes + network.num_classes,
                   macs=features * network.num_classes, role="head"))
     totals = [sum(getattr(layer, name) for layer in stem + head) for name in ("params", "macs", "activations")]
+    totals.append(len(stem) + len(head))
     for _, _, block in blocks:
         totals[0] += block.params
         totals[1] += block.macs
         totals[2] += block.activations
+        totals[3] += len(block.layers)
     return CountedNetwork(stem, tuple(blocks), head, (spec.in_channels, *spec.input_size),  # type: ignore[arg-type]
                           *totals)
 

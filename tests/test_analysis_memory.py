@@ -4,7 +4,10 @@
   per storage with weak references from a ``TorchDispatchMode`` (every op's outputs are registered; a
   storage counts until the last tensor using it is garbage);
 * training activations: the bytes autograd actually saves, collected with
-  ``torch.autograd.graph.saved_tensors_hooks`` (each storage once, parameters and buffers excluded).
+  ``torch.autograd.graph.saved_tensors_hooks`` (each storage once, parameters and buffers excluded), in an
+  fp32 forward and under ``torch.autocast`` to bf16 and to fp16 on the CPU;
+* weights in each storage precision: the bytes of the parameters once cast;
+* the optimizer's state: parameters, gradients and Adam's moments after a real training step.
 """
 
 from __future__ import annotations
@@ -39,8 +42,14 @@ def test_tiny_design_by_hand():
     # outputs 3 * 64 (bn2's output only feeds the add); the residual sum 64; the pooled vector 4.
     # Per batch: BN mean and inverse std, 3 BNs * 4 channels * 2.
     saved = 2 * (16 + 2 * 64 + 3 * 64 + 64 + 4) * 4 + 3 * 4 * 2 * 4
-    assert report.train_activations_mb == saved / 1e6
-    assert report.train_step_mb == (4 * 358 * 4 + saved) / 1e6  # weights, grads, 2 Adam moments
+    assert report.train_activations_fp32_mb == saved / 1e6
+    assert report.train_step_fp32_mb == (4 * 358 * 4 + saved) / 1e6  # weights, grads, 2 Adam moments
+    # under autocast the same activations in 2 bytes, the same fp32 BN statistics, and a 16-bit copy of each
+    # conv and linear weight: 36 + 288 + 8 elements
+    mixed = 2 * (16 + 2 * 64 + 3 * 64 + 64 + 4) * 2 + 3 * 4 * 2 * 4 + (36 + 288 + 8) * 2
+    assert report.train_activations_mixed_mb == mixed / 1e6
+    assert report.train_step_mixed_mb == (4 * 358 * 4 + mixed) / 1e6  # fp32 master weights, grads, moments
+    assert (report.weights_fp16_mb, report.weights_int8_mb) == (358 * 2 / 1e6, 358 / 1e6)
 
 
 class LiveTensors(TorchDispatchMode):
@@ -90,7 +99,8 @@ def measured_inference_peak(model: torch.nn.Module, x: torch.Tensor) -> int:
     return mode.peak
 
 
-def measured_saved_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
+def measured_saved_bytes(model: torch.nn.Module, x: torch.Tensor, autocast: torch.dtype | None = None) -> int:
+    """Bytes of the storages autograd saves in a training forward (in ``autocast`` to that dtype, if given)."""
     ignore = storages(model)
     saved: dict[int, int] = {}
 
@@ -100,7 +110,8 @@ def measured_saved_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
             saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), torch.autocast(
+            "cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
         model(x)
     return sum(saved.values())
 
@@ -126,4 +137,33 @@ def test_estimates_equal_measured_bytes(spec):
     x = torch.randn(2, spec.in_channels, *spec.input_size)
     report = analyse(spec, batch_size=2)
     assert round(report.activations_mb * 1e6) == measured_inference_peak(model.eval(), x)
-    assert round(report.train_activations_mb * 1e6) == measured_saved_bytes(model.train(), x)
+    assert round(report.train_activations_fp32_mb * 1e6) == measured_saved_bytes(model.train(), x)
+    for dtype in (torch.bfloat16, torch.float16):
+        assert round(report.train_activations_mixed_mb * 1e6) == measured_saved_bytes(model, x, dtype), dtype
+
+
+@pytest.mark.parametrize("spec", DESIGNS[:3], ids=lambda spec: f"{spec.name}-{spec.key()[:6]}")
+def test_weights_in_every_precision_equal_the_cast_parameters(spec):
+    report = analyse(spec)
+    model = build_model(spec)
+    for precision, dtype in {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16,
+                             "int8": torch.int8}.items():
+        cast = sum(p.detach().to(dtype).untyped_storage().nbytes() for p in model.parameters())
+        assert round(getattr(report, f"weights_{precision}_mb") * 1e6) == cast, precision
+
+
+def test_the_training_state_equals_parameters_gradients_and_adam_moments_after_a_step():
+    spec = DESIGNS[1]
+    model = build_model(spec).train()
+    optimizer = torch.optim.Adam(model.parameters())
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed precision: the state stays fp32
+        loss = model(torch.randn(2, 3, *spec.input_size)).float().sum()
+    loss.backward()
+    optimizer.step()
+    tensors = [*model.parameters(), *(p.grad for p in model.parameters())]
+    tensors += [state[key] for state in optimizer.state.values() for key in ("exp_avg", "exp_avg_sq")]
+    state = sum(t.untyped_storage().nbytes() for t in tensors)
+    report = analyse(spec, batch_size=2)
+    for precision in ("fp32", "mixed"):
+        saved = getattr(report, f"train_activations_{precision}_mb")
+        assert round((getattr(report, f"train_step_{precision}_mb") - saved) * 1e6) == state

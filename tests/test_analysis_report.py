@@ -50,8 +50,27 @@ def test_counts_scale_with_the_batch_but_params_do_not():
     assert list(four.layers["macs"]) == [4 * m for m in one.layers["macs"]]
     assert all(shape[0] == 4 for shape in four.layers["output_shape"])
     two = analyse(spec, batch_size=2)  # saved activations grow linearly (plus a per-batch BN term)
-    assert four.train_activations_mb - two.train_activations_mb == pytest.approx(
-        2 * (two.train_activations_mb - one.train_activations_mb))
+    for key in ("train_activations_fp32_mb", "train_activations_mixed_mb"):
+        assert getattr(four, key) - getattr(two, key) == pytest.approx(2 * (getattr(two, key) - getattr(one, key)))
+
+
+@pytest.mark.parametrize("batch", [256, 1024, 4096])
+def test_resnet50_is_analysed_at_any_batch_and_each_count_is_batch_times_one_image(batch):
+    """Analysis is arithmetic: the batch does not bound it (it once refused ResNet-50 above batch 89)."""
+    spec = load_preset("resnet50")
+    one, many = analyse(spec), analyse(spec, batch_size=batch)
+    for key in ("macs", "flops", "activations"):
+        assert getattr(many, key) == batch * getattr(one, key)
+    assert many.ops == {op: batch * count for op, count in one.ops.items()}
+    assert list(many.layers["macs"]) == [batch * m for m in one.layers["macs"]]
+    assert list(many.stages["macs"]) == [batch * m for m in one.stages["macs"]]
+    assert many.activations_mb == pytest.approx(batch * one.activations_mb, rel=1e-12)
+    two = analyse(spec, batch_size=2)
+    for precision in ("fp32", "mixed"):  # per image x batch + what a batch saves once (BN statistics, weight casts)
+        key = f"train_activations_{precision}_mb"
+        per_image, once = getattr(two, key) - getattr(one, key), 2 * getattr(one, key) - getattr(two, key)
+        assert once > 0 and getattr(many, key) == pytest.approx(batch * per_image + once, rel=1e-9)
+    assert many.train_step_mixed_mb < many.train_step_fp32_mb
 
 
 def test_input_size_override_is_the_spec_at_that_size():

@@ -49,7 +49,7 @@ def test_fp32_weights_match_the_published_checkpoint_size(name):
     file_mb = max(weights.meta["_file_size"] for weights in tvm.get_model_weights(name)) * MIB / 1e6
     report = analyse(load_preset(name))
     assert report.weights_fp32_mb < file_mb < 1.01 * report.weights_fp32_mb
-    assert report.weights_bf16_mb == report.weights_fp32_mb / 2
+    assert report.weights_bf16_mb == report.weights_fp16_mb == report.weights_fp32_mb / 2
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

@@ -60,7 +60,7 @@ def test_compare_presets_equals_the_library_and_the_csv_rereads(client):
     assert_table_equals(table["headers"], table["data"], expected)
     csv = pd.read_csv(csv_path)
     assert list(csv["name"]) == ["resnet18", "resnet50"]
-    for column in ("params", "macs", "flops", "train_step_mb", "params_vs_baseline"):
+    for column in ("params", "macs", "flops", "train_step_fp32_mb", "train_step_mixed_mb", "params_vs_baseline"):
         assert list(csv[column]) == pytest.approx(list(expected[column]), rel=1e-12)
     assert csv.loc[1, "params"] == 25_557_032  # torchvision's resnet50
 
@@ -102,6 +102,21 @@ def test_analyse_bad_input_and_limits(client):
     with pytest.raises(AppError) as info:
         client.predict(json.dumps(huge), api_name="/analyse")
     assert "max_activations" in str(info.value) or "max_macs" in str(info.value)
+
+
+@pytest.mark.parametrize("batch", [256, 1024, 4096])
+def test_analyse_answers_resnet50_at_any_batch_size(client, batch):
+    report = client.predict("resnet50", batch, api_name="/analyse")
+    expected = analyse(load_preset("resnet50"), batch_size=batch)
+    assert (report["batch_size"], report["macs"]) == (batch, batch * analyse(load_preset("resnet50")).macs)
+    for key in ("train_step_fp32_mb", "train_step_mixed_mb", "weights_int8_mb", "activations_mb"):
+        assert report[key] == pytest.approx(getattr(expected, key), rel=1e-12)
+
+
+def test_analyse_refuses_a_batch_that_is_not_a_whole_number_in_range(client):
+    for batch in (0, 4097, 2.5):
+        with pytest.raises(AppError, match="batch_size"):
+            client.predict("resnet50", batch, api_name="/analyse")
 
 
 def test_a_string_is_a_preset_name_never_a_path(client):

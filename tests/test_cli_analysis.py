@@ -125,3 +125,15 @@ def test_a_real_process_has_no_traceback(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"error: {path}: malformed JSON at line 1, column 19: Expecting property name enclosed in " \
                           "double quotes\n"
+
+
+def test_analyse_at_batch_256_prints_the_training_step_in_fp32_and_mixed_precision(capsys):
+    assert main(["analyse", "resnet50", "--batch-size", "256"]) == 0
+    out = capsys.readouterr().out
+    report, one = analyse(load_preset("resnet50"), batch_size=256), analyse(load_preset("resnet50"))
+    assert report.macs == 256 * one.macs and report.activations == 256 * one.activations
+    lines = {line.rsplit("  ", 1)[0].strip(): line.rsplit(" ", 1)[1] for line in out.splitlines()[3:17]}
+    assert lines["MACs (G)"] == f"{report.macs / 1e9:,.3f}"
+    assert lines["training step, fp32 + Adam (MB)"] == f"{report.train_step_fp32_mb:,.3f}"
+    assert lines["training step, bf16/fp16 AMP + Adam (MB)"] == f"{report.train_step_mixed_mb:,.3f}"
+    assert lines["weights int8 (MB)"] == f"{report.weights_int8_mb:,.3f}"

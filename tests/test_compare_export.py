@@ -40,7 +40,7 @@ def test_a_row_per_design_with_spec_fields_metrics_and_ratios(designs):
         for key in METRICS:
             assert getattr(row, key) == getattr(report, key)
         assert row.macs_vs_baseline == report.macs / reports[0].macs
-        assert row.train_step_mb_vs_baseline == report.train_step_mb / reports[0].train_step_mb
+        assert row.train_step_fp32_mb_vs_baseline == report.train_step_fp32_mb / reports[0].train_step_fp32_mb
     assert (df[ratios].iloc[0] == 1.0).all()
 
 

@@ -69,3 +69,18 @@ def test_anynetx_draws_are_made_compatible_instead_of_rejected():
     assert result.rejected["invalid"] == 0 and result.accepted == 30
     for spec in result.specs():
         assert all(spec.stage_inner_width(i) % spec.group_width[i] == 0 for i in range(spec.num_stages))
+
+
+@pytest.mark.parametrize("name", ["anynetx-400mf", "anynetx-4gf"])
+def test_anynetx_spaces_adjust_every_draw_and_their_source_says_so(name):
+    """The source once said no width was adjusted, after the adjustment had landed."""
+    from arch_lab.explore import space_source
+
+    space = load_space(name)
+    assert space.compatible_widths and "adjusted for group compatibility" in space_source(name)
+    assert "no width is adjusted" not in space_source(name)
+    result = explore(name, 5, seed=1)
+    assert result.rejected["invalid"] == 0  # no draw is refused for a group width that does not divide
+    for spec in result.specs():
+        for stage in range(spec.num_stages):
+            assert spec.stage_inner_width(stage) % spec.group_width[stage] == 0

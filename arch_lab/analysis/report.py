@@ -33,14 +33,17 @@ CONVENTIONS = {
     "flops": "2 x macs (the convention of torch.utils.flop_counter)",
     "activations": "output elements of conv and linear layers (fvcore ActivationCountAnalysis)",
     "ops": "fvcore FlopCountAnalysis.by_operator() of an eval-mode forward: 1 fused multiply-add = 1",
-    "memory": "MB = 1e6 bytes; weights are parameters only; activations_mb is the inference peak of live "
-              "fp32 activations; train_step_mb = 4 fp32 copies of the weights (weights, gradients, Adam's "
-              "two moments) + train_activations_mb saved for backward",
+    "memory": "MB = 1e6 bytes; weights_<precision>_mb are the parameters alone stored in fp32 (4 bytes), bf16 or "
+              "fp16 (2) or int8 (1, quantisation scales excluded); activations_mb is the inference peak of live "
+              "fp32 activations; train_step_<precision>_mb = 4 fp32 copies of the weights (weights or master "
+              "weights, gradients, Adam's two moments) + train_activations_<precision>_mb, what autograd saves for "
+              "backward: fp32 = an fp32 forward; mixed = a torch.autocast bf16 or fp16 forward (the same bytes: "
+              "16-bit activations and weight copies, fp32 BN statistics, int64 max-pool indices)",
     "counts": "per batch of batch_size images, except params",
 }
 
 METRICS = ("params", "trainable_params", "macs", "flops", "activations", "weights_fp32_mb", "weights_bf16_mb",
-           "activations_mb", "train_step_mb")
+           "weights_fp16_mb", "weights_int8_mb", "activations_mb", "train_step_fp32_mb", "train_step_mixed_mb")
 """The headline numbers, in the order tables show them (also the comparison's metric columns)."""
 
 
@@ -49,11 +52,13 @@ class Report:
     """The complexity of one design at one input size and batch size. Immutable (reports are cached);
     ``layers`` and ``stages`` return a fresh DataFrame on every access.
 
-    Counts are for the whole batch, except ``params``. Memory is in MB (1e6 bytes), estimated as
-    :mod:`arch_lab.analysis.memory` details: ``weights_*_mb`` are the parameters alone;
-    ``activations_mb`` is the peak of fp32 activations alive at once in a no-grad forward;
-    ``train_step_mb`` is weights + gradients + Adam's two moments (fp32) + ``train_activations_mb``,
-    what autograd saves for the backward pass (backward's own transient buffers excluded).
+    Counts are for the whole batch, except ``params``: each is exactly ``batch_size`` times one image's.
+    Memory is in MB (1e6 bytes), estimated as :mod:`arch_lab.analysis.memory` details: ``weights_*_mb``
+    are the parameters alone in each storage precision; ``activations_mb`` is the peak of fp32 activations
+    alive at once in a no-grad forward; ``train_step_fp32_mb`` and ``train_step_mixed_mb`` are weights +
+    gradients + Adam's two moments (fp32) + ``train_activations_*_mb``, what autograd saves for the
+    backward pass in an fp32 forward and under bf16/fp16 autocast (backward's own transient buffers
+    excluded).
     """
 
     spec: ResNetSpec
@@ -65,9 +70,13 @@ class Report:
     activations: int
     weights_fp32_mb: float
     weights_bf16_mb: float
+    weights_fp16_mb: float
+    weights_int8_mb: float
     activations_mb: float
-    train_activations_mb: float
-    train_step_mb: float
+    train_activations_fp32_mb: float
+    train_activations_mixed_mb: float
+    train_step_fp32_mb: float
+    train_step_mixed_mb: float
     _plan: tuple[Layer, ...] = field(repr=False)
     _fields: tuple[tuple[str, Field], ...] = field(repr=False)
 
@@ -118,7 +127,8 @@ class Report:
             "input_size": list(self.input_size),
             "batch_size": self.batch_size,
             **self.metrics(),
-            "train_activations_mb": self.train_activations_mb,
+            "train_activations_fp32_mb": self.train_activations_fp32_mb,
+            "train_activations_mixed_mb": self.train_activations_mixed_mb,
             "ops": self.ops,
             "stages": listed(self.stage_records()),
             "layers": listed(self.layer_records()),
@@ -168,15 +178,19 @@ def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
     counted = check_limits(spec, batch_size=batch_size)
     numbers = _headline(counted, batch_size)
     params = numbers["params"]
-    saved = memory.saved_activation_bytes(counted, batch_size)
+    weights = {f"weights_{precision}_mb": params * size / MB for precision, size in memory.WEIGHT_BYTES.items()}
+    saved = memory.saved_for_backward(counted)
+    training = {}
+    for precision in memory.TRAINING:
+        saved_bytes = saved.nbytes(batch_size, precision)
+        training[f"train_activations_{precision}_mb"] = saved_bytes / MB
+        training[f"train_step_{precision}_mb"] = (memory.train_state_bytes(params) + saved_bytes) / MB
     return Report(
         spec=spec,
         batch_size=batch_size,
         trainable_params=params,  # every parameter of the built network trains
-        weights_fp32_mb=params * memory.FP32_BYTES / MB,
-        weights_bf16_mb=params * memory.BF16_BYTES / MB,
-        train_activations_mb=saved / MB,
-        train_step_mb=(memory.train_state_bytes(params) + saved) / MB,
+        **weights,
+        **training,
         _plan=plan(spec),
         _fields=tuple(stage_fields(counted).items()),
         **numbers,

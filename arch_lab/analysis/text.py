@@ -25,9 +25,13 @@ LABELS: dict[str, str] = {
     "activations": "activations",
     "weights_fp32_mb": "weights fp32 (MB)",
     "weights_bf16_mb": "weights bf16 (MB)",
-    "activations_mb": "inference activations peak (MB)",
-    "train_activations_mb": "activations saved for backward (MB)",
-    "train_step_mb": "training step, fp32 + Adam (MB)",
+    "weights_fp16_mb": "weights fp16 (MB)",
+    "weights_int8_mb": "weights int8 (MB)",
+    "activations_mb": "inference activations peak, fp32 (MB)",
+    "train_activations_fp32_mb": "saved for backward, fp32 (MB)",
+    "train_step_fp32_mb": "training step, fp32 + Adam (MB)",
+    "train_activations_mixed_mb": "saved for backward, bf16/fp16 AMP (MB)",
+    "train_step_mixed_mb": "training step, bf16/fp16 AMP + Adam (MB)",
 }
 """Report key -> label; counts (labels without a unit) get a K/M/G unit from their magnitude."""
 ASCII_TIMES = "x"
@@ -41,10 +45,10 @@ def summary_text(report: Report, layers: bool = False) -> str:
              CONVENTION_LINE, ""]
     for key, label in LABELS.items():
         label, (value,) = scaled(label, [getattr(report, key)])
-        lines.append(f"{label:<38}{value:>12,.3f}")
+        lines.append(f"{label:<42}{value:>12,.3f}")
     ops_label, counts = scaled("fvcore ops, 1 multiply-add = 1", list(report.ops.values()))
     ops = ", ".join(f"{op} {count}" for op, count in zip(report.ops, counts, strict=True))
-    lines += [f"{ops_label:<38}  {ops}", "", "Stages:", stage_table(report).to_string(index=False)]
+    lines += [f"{ops_label:<42}  {ops}", "", "Stages:", stage_table(report).to_string(index=False)]
     if layers:
         lines += ["", "Layers:", layer_table(report).to_string(index=False)]
     return "\n".join(lines)

@@ -51,8 +51,11 @@ ANYNET_SOURCE = (
     "Radosavovic et al. 2020, 'Designing Network Design Spaces' (arXiv 2003.13678) section 3.1, AnyNetX: 4 stages, "
     "d_i <= 16, w_i <= 1024 and divisible by 8, b_i in {{1, 2, 4}}, g_i in {{1, 2, ..., 32}} (powers of 2; our "
     "bottleneck_ratio is the inner/outer width, 1/b_i); widths drawn log-uniform with quantum 8 as pycls's "
-    "sweep samplers draw widths (pycls/sweep/samplers.py). Unlike pycls, no width is adjusted for group "
-    "compatibility: a group width that does not divide the 3x3 width is an invalid, rejected sample. Regime: "
+    "sweep samplers draw widths (pycls/sweep/samplers.py). As pycls's samplers do, every drawn stage is then "
+    "adjusted for group compatibility (compatible_widths): its group width is capped at the 3x3 width int(w * b), "
+    "the 3x3 width is rounded to a multiple of the group width (torchvision's _make_divisible rounding, as "
+    "arch_lab.regnet.adjust_widths_groups does) and the stage width follows, so no draw is rejected for a group "
+    "width that does not divide. Regime: "
     "the paper samples in a narrow compute band; we use the 10% band {band} MACs below the nominal {nominal} "
     "(pycls publishes only a CIFAR sweep config, with FLOPS in [0.12e9, 0.13e9])")
 

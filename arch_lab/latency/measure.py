@@ -143,7 +143,7 @@ def _check_limits(target: _Target, limits: Limits, batch_size: int) -> None:
     (parameters, MACs, blocks; memory comes later), else the batch size alone."""
     check_input_shape(target.input_shape, limits)
     if target.spec is not None:
-        check_limits(target.spec, limits, batch_size=batch_size, count_activations=False)
+        check_limits(target.spec, limits, batch_size=batch_size, running=True)
     else:
         check_batch_size(batch_size, limits)
 

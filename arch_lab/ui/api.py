@@ -22,7 +22,7 @@ from arch_lab.ui import explore_panel
 from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
-from arch_lab.ui.state import MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet
+from arch_lab.ui.state import MAX_ANALYSIS_BATCH, MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet, checked_int
 
 BARE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 EXAMPLE_LIST = '["resnet18", "resnet50", {"name": "r18-deeper", "depths": [3, 4, 6, 3]}]'
@@ -64,16 +64,18 @@ def compare_designs(designs: str) -> tuple[pd.DataFrame, str]:
     return df, write_comparison_csv(df)
 
 
-def analyse_design(design: str) -> dict[str, Any]:
-    """The report of one design as JSON. A bare preset name (``resnet18``) is accepted unquoted.
+def analyse_design(design: str, batch_size: Any = 1) -> dict[str, Any]:
+    """The report of one design for ``batch_size`` images as JSON. A bare preset name (``resnet18``) is
+    accepted unquoted. Any batch up to the library's ``max_batch_size`` is answered: analysis is arithmetic.
 
     The length cap comes first, whatever the text looks like."""
+    batch_size = checked_int("batch_size", batch_size, 1, MAX_ANALYSIS_BATCH)
     if isinstance(design, str) and len(design) > MAX_TEXT_CHARS:
         raise SpecError("design", f"{len(design):,} characters is too long; at most {MAX_TEXT_CHARS:,}")
     text = design.strip() if isinstance(design, str) else design
     item = text if isinstance(text, str) and BARE_NAME.match(text) else parse_json(
         text, "design", max_chars=MAX_TEXT_CHARS)
-    return analyse(parse_item(item)).to_dict()
+    return analyse(parse_item(item), batch_size=batch_size).to_dict()
 
 
 def explore_space(space: str, n: Any, seed: Any = 0, constraints: str = "",
@@ -94,8 +96,8 @@ def api_compare(designs: str) -> tuple[pd.DataFrame, str]:
 
 
 @handler
-def api_analyse(design: str) -> dict[str, Any]:
-    return analyse_design(design)
+def api_analyse(design: str, batch_size: Any = 1) -> dict[str, Any]:
+    return analyse_design(design, batch_size)
 
 
 @handler
@@ -117,6 +119,8 @@ def build() -> None:
             gr.Markdown("#### `/analyse`")
             design = gr.Textbox(label="design (preset name or spec JSON)", value=EXAMPLE_ITEM, lines=3,
                                 max_length=MAX_TEXT_CHARS)
+            # no widget rounding or bounds: the handler refuses 2.5 or 0 with a message naming the field
+            analysis_batch = gr.Number(label=f"batch size (1 to {MAX_ANALYSIS_BATCH:,})", value=1)
             go_analyse = gr.Button("Run /analyse")
             report = gr.JSON(label="report", max_height=420)
     gr.Markdown("#### `/explore`")
@@ -138,8 +142,9 @@ def build() -> None:
     go_compare.click(api_compare, designs, [table, csv], api_name="compare",
                      api_description="Compare designs: a JSON list of preset names or spec objects -> the "
                                      "comparison table (ratios against the first) and its CSV file.")
-    go_analyse.click(api_analyse, design, report, api_name="analyse",
-                     api_description="Analyse one design (a preset name or a spec object as JSON) -> its report.")
+    go_analyse.click(api_analyse, [design, analysis_batch], report, api_name="analyse",
+                     api_description="Analyse one design (a preset name or a spec object as JSON) for a batch of "
+                                     f"images (1 to {MAX_ANALYSIS_BATCH:,}; default 1) -> its report.")
     go_explore.click(api_explore, [space, n, seed, constraints, objectives], [designs_table, designs_csv],
                      api_name="explore", **explore_panel.CONCURRENCY,
                      api_description=f"Explore a design space (a built-in name or space JSON) with seeded random "
@@ -157,7 +162,7 @@ from gradio_client import Client
 client = Client("http://127.0.0.1:7860/")          # or the Space's name, e.g. "user/arch-lab"
 table, csv_path = client.predict('["resnet18", {{"name": "r18-deeper", "depths": [3, 4, 6, 3]}}]',
                                  api_name="/compare")
-report = client.predict("resnet50", api_name="/analyse")
+report = client.predict("resnet50", api_name="/analyse")          # batch 1; add 256 for a batch of 256
 print(table["headers"][:5], report["params"], report["macs"])
 designs, designs_csv = client.predict("resnet50-neighbourhood", 200, 0, "3e9<=macs<=5e9", "min:params\nmax:macs",
                                       api_name="/explore")

@@ -19,8 +19,9 @@ MAX_DESIGNS = 16
 """A public Space compares at most this many designs at once (the API's list cap is the same)."""
 MAX_TEXT_CHARS = 100_000
 """Longest JSON text the app parses (the editor, the API); real design sets are a few KB."""
-MAX_ANALYSIS_BATCH = 1024
-"""Largest analysis batch size the app offers (memory figures scale with it; the analysis is arithmetic)."""
+MAX_ANALYSIS_BATCH = 4096
+"""Largest analysis batch size the app offers: the library's default ``max_batch_size`` (memory figures scale
+with it; the analysis is arithmetic, so its cost does not)."""
 INPUT_SIZE_RANGE = (32, 1024)
 """Square input sizes the app-wide control offers (a design's own editor accepts any valid size)."""
 DEFAULT_DESIGNS = ("resnet18", "resnet50")

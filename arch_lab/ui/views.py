@@ -30,7 +30,8 @@ METRICS = (
     ("macs", "MACs (G)", 1e9, 3),
     ("activations", "activations (M)", 1e6, 2),
     ("weights_fp32_mb", "weights fp32 (MB)", 1, 1),
-    ("train_step_mb", "train step (MB)", 1, 1),
+    ("train_step_fp32_mb", "train step fp32 (MB)", 1, 1),
+    ("train_step_mixed_mb", "train step mixed bf16/fp16 (MB)", 1, 1),
 )
 LEADING_COLUMNS = (("depths", "depths"), ("widths", "widths"))
 """Shown before the metrics: what a student usually changes."""
@@ -54,7 +55,7 @@ COLUMN_GROUPS = {
 """The Compare table's column groups (the name is always shown); the user picks which to show."""
 DEFAULT_GROUPS = ("shape", "size", "ratios", "latency", "details")
 _METRIC_GROUP = {"params": "size", "macs": "size", "activations": "memory", "weights_fp32_mb": "memory",
-                 "train_step_mb": "memory"}
+                 "train_step_fp32_mb": "memory", "train_step_mixed_mb": "memory"}
 
 
 def comparison_view(df: pd.DataFrame, baseline: str | None = None, groups: Sequence[str] = DEFAULT_GROUPS,
