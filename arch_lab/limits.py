@@ -34,7 +34,8 @@ def _env_int(name: str, default: int) -> int:
 class Limits:
     """Upper bounds for one request (see the module docstring for what each bounds)."""
 
-    max_params: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_PARAMS", 1_000_000_000))
+    max_params: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_PARAMS", 2_000_000_000))
+    """Enough for timm's largest ResNet-family model (regnety_2560, 1.28 billion)."""
     max_macs: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_MACS", 2_000_000_000_000))
     """MACs of one image for analysis; of one batch for a request that runs the model."""
     max_blocks: int = field(default_factory=lambda: _env_int("ARCH_LAB_MAX_BLOCKS", 1_000))

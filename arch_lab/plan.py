@@ -4,52 +4,66 @@ MACs from the description alone, each with its role.
 In the pycls ``complexity()`` style: no torch, no weights, microseconds per layer. This is what makes the
 analysers instant and lets the request limits be checked before anything is allocated. The layer names
 are the built module's names (both interpreters read them from the same description); the tests hold
-every number against the real module, fvcore, torchinfo and ``torch.utils.flop_counter``.
+every number against the real module, fvcore, torchinfo, ``torch.utils.flop_counter`` and timm's models.
 
 Blocks are counted once per (block, input shape) and reused: a network repeats a few distinct blocks
 many times, and a design-space sweep repeats them across designs.
 
-Conventions: MACs are the multiply-accumulates of conv and linear layers (torchvision's published
-"GFLOPS"); BN, ReLU, pooling and the residual add count none. Parameters include conv/linear biases and
-BN's affine weights, not BN's running statistics (buffers).
+Conventions: MACs are the multiply-accumulates of convolutions and linear layers (torchvision's published
+"GFLOPS"; a blur pool is a depthwise conv with a fixed filter and ECA's 1-D conv a conv, so they count, as
+``torch.utils.flop_counter`` counts them); norms, activations, pooling, softmax and the residual add count
+none. Parameters include conv/linear biases and the norms' affine weights, not BN's running statistics
+(buffers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from arch_lab.cache import WeightedLRU
 from arch_lab.network import (
-    BN,
+    NORM_TYPES,
+    Act,
     Block,
+    BlurPool,
     Conv,
+    EfficientChannelAttention,
     Identity,
     Leaf,
     Network,
+    Norm,
+    Pad,
     Pool,
-    ReLU,
+    PoolStep,
+    Res2Split,
+    SelectiveKernel,
     Sequential,
+    SplitAttention,
     SqueezeExcitation,
+    Step,
     Unit,
     ZeroPad,
     describe,
 )
 from arch_lab.spec import ResNetSpec
 
-Shape = tuple[int, int, int]
-"""(channels, height, width) of one image."""
+Shape = tuple[int, ...]
+"""(channels, height, width) of one image; ``(1, channels)`` for ECA's 1-D conv."""
 
 ROLES = ("stem", "branch", "shortcut", "se", "head")
 """What a layer does: part of the stem, of a block's residual branch, of its shortcut, of its
-squeeze-excitation, or of the classifier head."""
+attention (squeeze-excitation, ECA), or of the classifier head."""
+CONV_TYPES = frozenset({"Conv2d", "StdConv2d", "Conv1d", "BlurPool2d"})
+"""Layer types that are convolutions (their MACs count; fvcore counts their outputs as activations)."""
 
 
 @dataclass(frozen=True)
 class Layer:
     """One module of the built network, as the analysers see it. ``block`` names the residual block it
-    belongs to (empty in the stem and head); ``relu_after`` says an in-place ReLU follows it."""
+    belongs to (empty in the stem and head); ``act_after`` names the in-place activation that follows it
+    (empty if none)."""
 
     name: str
     type: str
@@ -63,28 +77,41 @@ class Layer:
     macs: int = 0
     role: str = "stem"
     block: str = ""
-    relu_after: bool = False
+    act_after: str = ""
+    dilation: int = 1
 
     @property
     def activations(self) -> int:
         """Output elements of conv and linear layers (what fvcore's ActivationCountAnalysis counts)."""
-        if self.type in ("Conv2d", "Linear"):
-            c, h, w = self.output_shape
-            return c * h * w
+        if self.type in CONV_TYPES or self.type == "Linear":
+            total = 1
+            for side in self.output_shape:
+                total *= side
+            return total
         return 0
+
+
+@dataclass(frozen=True, eq=False)
+class CountedStep:
+    """One step of a branch counted at its input shape: its node and its layers in forward order."""
+
+    node: Step
+    layers: tuple[Layer, ...]
+    input_shape: Shape
+    output_shape: Shape
 
 
 @dataclass(frozen=True, eq=False)
 class CountedBlock:
     """A block counted at one input shape. Layer names are relative to the block; ``steps`` are the
-    branch's statements in order (a unit's conv and BN, or SE's pool and two convs).
+    branch's statements in order.
 
     Its numbers depend on the block and on the input shape, and on nothing else: ``(node, input_shape)``
     is the whole key under which it may be reused."""
 
     node: Block
     input_shape: Shape
-    steps: tuple[tuple[Layer, ...], ...]
+    steps: tuple[CountedStep, ...]
     shortcut: tuple[Layer, ...]
     output_shape: Shape
     params: int
@@ -94,40 +121,67 @@ class CountedBlock:
     @cached_property
     def layers(self) -> tuple[Layer, ...]:
         """Forward order as the tables show it: the shortcut first, then the branch."""
-        return self.shortcut + tuple(layer for step in self.steps for layer in step)
+        return self.shortcut + tuple(layer for step in self.steps for layer in step.layers)
 
 
 # ---- leaves ---------------------------------------------------------------------------------------------
-def _conv(node: Conv, name: str, shape: Shape, role: str, relu_after: bool = False) -> Layer:
+def _side(n: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil: bool = False) -> int:
+    span = n + 2 * padding - dilation * (kernel - 1) - 1
+    return (-(-span // stride) if ceil else span // stride) + 1
+
+
+def _conv(node: Conv, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
     c, h, w = shape
-    k, s, pad = node.kernel, node.stride, node.kernel // 2
-    out = (node.out_channels, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+    k, s, pad, d = node.kernel, node.stride, node.padding, node.dilation
+    out = (node.out_channels, _side(h, k, s, pad, d), _side(w, k, s, pad, d))
     weights = node.out_channels * (c // node.groups) * k * k
-    return Layer(name, "Conv2d", "", shape, out, k, s, node.groups, weights + (node.out_channels if node.bias else 0),
-                 weights * out[1] * out[2], role, relu_after=relu_after)
+    kind = "StdConv2d" if node.standardized else "Conv2d"
+    return Layer(name, kind, "", shape, out, k, s, node.groups, weights + (node.out_channels if node.bias else 0),
+                 weights * out[1] * out[2], role, act_after=act_after, dilation=d)
 
 
-def _leaf(node: Leaf, name: str, shape: Shape, role: str, relu_after: bool) -> Layer | None:
-    """The counted layer of one leaf (None for a ReLU or an identity, which count nothing)."""
-    if isinstance(node, Conv):
-        return _conv(node, name, shape, role, relu_after)
-    if isinstance(node, BN):
-        return Layer(name, "BatchNorm2d", "", shape, shape, params=2 * shape[0], role=role, relu_after=relu_after)
-    if isinstance(node, Pool):
-        c, h, w = shape
+def _norm(node: Norm, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
+    """A norm layer; a GroupNorm's groups in ``groups``."""
+    return Layer(name, NORM_TYPES[node.kind], "", shape, shape, groups=max(1, node.groups), params=2 * shape[0],
+                 role=role, act_after=act_after)
 
-        def side(n: int) -> int:
-            span = n + 2 * node.padding - node.kernel
-            return (-(-span // node.stride) if node.ceil else span // node.stride) + 1
 
-        return Layer(name, node.kind, "", shape, (c, side(h), side(w)), node.kernel, node.stride, role=role,
-                     relu_after=relu_after)
-    if isinstance(node, ZeroPad):
-        c, h, w = shape
-        out = (node.out_channels, -(-h // node.stride), -(-w // node.stride))
-        return Layer(name, "ZeroPadShortcut", "", shape, out, 1, node.stride, role=role)
-    assert isinstance(node, (ReLU, Identity)), node
-    return None
+def _pool(node: Pool, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
+    c, h, w = shape
+    out = (c, _side(h, node.kernel, node.stride, node.padding, ceil=node.ceil),
+           _side(w, node.kernel, node.stride, node.padding, ceil=node.ceil))
+    return Layer(name, node.kind, "", shape, out, node.kernel, node.stride, role=role, act_after=act_after)
+
+
+def _blur(node: BlurPool, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
+    """Reflect padding by 1, then a depthwise 3x3 conv at ``stride`` with a fixed filter (a buffer)."""
+    c, h, w = shape
+    out = (c, _side(h, 3, node.stride, 1), _side(w, 3, node.stride, 1))
+    return Layer(name, "BlurPool2d", "", shape, out, 3, node.stride, c, 0, 9 * c * out[1] * out[2], role,
+                 act_after=act_after)
+
+
+def _pad(node: Pad, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
+    c, h, w = shape
+    return Layer(name, "ConstantPad2d", "", shape, (c, h + 2 * node.padding, w + 2 * node.padding), role=role,
+                 act_after=act_after)
+
+
+def _zero_pad(node: ZeroPad, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
+    c, h, w = shape
+    out = (node.out_channels, -(-h // node.stride), -(-w // node.stride))
+    return Layer(name, "ZeroPadShortcut", "", shape, out, 1, node.stride, role=role)
+
+
+_LEAVES: dict[type, Callable[..., Layer]] = {Conv: _conv, Norm: _norm, Pool: _pool, BlurPool: _blur, Pad: _pad,
+                                             ZeroPad: _zero_pad}
+"""Leaf type -> its counted layer (activations and identities hold and count nothing: no layer)."""
+
+
+def _leaf(node: Leaf, name: str, shape: Shape, role: str, act_after: str = "") -> Layer | None:
+    if isinstance(node, (Act, Identity)):
+        return None
+    return _LEAVES[type(node)](node, name, shape, role, act_after)
 
 
 def _chain(nodes: tuple[Leaf | Sequential, ...], shape: Shape, role: str, prefix: str = "") -> Iterator[Layer]:
@@ -139,25 +193,100 @@ def _chain(nodes: tuple[Leaf | Sequential, ...], shape: Shape, role: str, prefix
         else:
             flat.append((f"{prefix}{node.name}", node))
     for i, (name, node) in enumerate(flat):
-        relu_after = i + 1 < len(flat) and isinstance(flat[i + 1][1], ReLU)
-        layer = _leaf(node, name, shape, role, relu_after)
+        after = flat[i + 1][1] if i + 1 < len(flat) else None
+        layer = _leaf(node, name, shape, role, after.kind if isinstance(after, Act) else "")
         if layer is not None:
             yield layer
             shape = layer.output_shape
 
 
-# ---- blocks ---------------------------------------------------------------------------------------------
-def _step(step: Unit | SqueezeExcitation, shape: Shape) -> tuple[Layer, ...]:
-    if isinstance(step, Unit):
-        conv = _conv(step.conv, step.conv.name, shape, "branch")
-        bn = Layer(step.bn.name, "BatchNorm2d", "", conv.output_shape, conv.output_shape,
-                   params=2 * conv.output_shape[0], role="branch", relu_after=step.relu)
-        return conv, bn
+# ---- steps ----------------------------------------------------------------------------------------------
+Counted = tuple[tuple[Layer, ...], Shape]
+"""A step's layers and the shape it leaves."""
+
+
+def _unit(step: Unit, shape: Shape) -> Counted:
+    act = step.act.kind if step.act else ""
+    if step.preact:
+        norm = _norm(step.norm, step.norm.name, shape, "branch", act)  # type: ignore[arg-type]
+        layers: tuple[Layer, ...] = (norm, _conv(step.conv, step.conv.name, shape, "branch"))
+        return layers, layers[-1].output_shape
+    conv = _conv(step.conv, step.conv.name, shape, "branch", "" if step.norm else act)
+    layers = (conv,)
+    if step.norm is not None:
+        layers += (_norm(step.norm, step.norm.name, conv.output_shape, "branch", act),)
+    if step.aa is not None:
+        layers += (_leaf(step.aa, step.aa.name, conv.output_shape, "branch"),)  # type: ignore[operator]
+    return layers, layers[-1].output_shape
+
+
+def _se(step: SqueezeExcitation, shape: Shape) -> Counted:
     pooled = (step.channels, 1, 1)
     pool = Layer(f"{step.name}.avgpool", "AdaptiveAvgPool2d", "", shape, pooled, role="se")
-    fc1 = _conv(Conv(f"{step.name}.fc1", step.hidden, 1, bias=True), f"{step.name}.fc1", pooled, "se", True)
-    fc2 = _conv(Conv(f"{step.name}.fc2", step.channels, 1, bias=True), f"{step.name}.fc2", fc1.output_shape, "se")
-    return pool, fc1, fc2
+    fc1 = _conv(Conv("", step.hidden, 1, bias=True), f"{step.name}.fc1", pooled, "se")  # its activation is not in place
+    fc2 = _conv(Conv("", step.channels, 1, bias=True), f"{step.name}.fc2", fc1.output_shape, "se")
+    return (pool, fc1, fc2), shape
+
+
+def _eca(step: EfficientChannelAttention, shape: Shape) -> Counted:
+    """The pooled channels as a 1-channel sequence, a ``kernel``-tap 1-D conv across them (no bias)."""
+    c = step.channels
+    pool = Layer(f"{step.name}.avgpool", "AdaptiveAvgPool2d", "", shape, (c, 1, 1), role="se")
+    conv = Layer(f"{step.name}.conv", "Conv1d", "", (1, c), (1, c), step.kernel, params=step.kernel,
+                 macs=step.kernel * c, role="se")
+    return (pool, conv), shape
+
+
+def _pool_step(step: PoolStep, shape: Shape) -> Counted:
+    layer = _pool(step.pool, step.pool.name, shape, "branch")
+    return (layer,), layer.output_shape
+
+
+def _split_attention(step: SplitAttention, shape: Shape) -> Counted:
+    n = step.name
+    mid = step.out_channels * step.radix
+    conv = _conv(Conv("", mid, 3, step.stride, step.groups * step.radix), f"{n}.conv", shape, "branch")
+    bn0 = _norm(step.norm0, f"{n}.bn0", conv.output_shape, "branch", step.act)
+    pooled = (step.out_channels, 1, 1)
+    fc1 = _conv(Conv("", step.attn_channels, 1, groups=step.groups, bias=True), f"{n}.fc1", pooled, "branch")
+    bn1 = _norm(step.norm1, f"{n}.bn1", fc1.output_shape, "branch", step.act)
+    fc2 = _conv(Conv("", mid, 1, groups=step.groups, bias=True), f"{n}.fc2", fc1.output_shape, "branch")
+    return (conv, bn0, fc1, bn1, fc2), (step.out_channels, *conv.output_shape[1:])
+
+
+def _res2(step: Res2Split, shape: Shape) -> Counted:
+    _, h, w = shape
+    split = (step.width, h, w)
+    layers: list[Layer] = []
+    for i in range(step.scales - 1):
+        conv = _conv(Conv("", step.width, 3, step.stride, step.groups), f"convs.{i}", split, "branch")
+        layers += [conv, _norm(step.norm, f"bns.{i}", conv.output_shape, "branch", step.act)]
+    if step.first:
+        layers.append(_pool(Pool("", "AvgPool2d", 3, step.stride, 1, count_include_pad=True), "pool", split,
+                            "branch"))
+    return tuple(layers), (step.width * step.scales, *layers[0].output_shape[1:])
+
+
+def _selective_kernel(step: SelectiveKernel, shape: Shape) -> Counted:
+    n, paths = step.name, len(step.dilations)
+    c, h, w = shape
+    taken = (c // paths, h, w) if step.split_input else shape
+    layers: list[Layer] = []
+    for i, dilation in enumerate(step.dilations):
+        conv = _conv(Conv("", step.out_channels, 3, step.stride, step.groups, dilation=dilation), f"{n}.paths.{i}.conv",
+                     taken, "branch")
+        layers += [conv, _norm(step.norm, f"{n}.paths.{i}.bn", conv.output_shape, "branch", step.act)]
+    pooled = (step.out_channels, 1, 1)
+    reduce = _conv(Conv("", step.attn_channels, 1), f"{n}.attn.fc_reduce", pooled, "branch")
+    bn = _norm(step.attn_norm, f"{n}.attn.bn", reduce.output_shape, "branch", step.act)
+    select = _conv(Conv("", step.out_channels * paths, 1), f"{n}.attn.fc_select", reduce.output_shape, "branch")
+    return (*layers, reduce, bn, select), layers[0].output_shape
+
+
+_STEPS: dict[type, Callable[..., Counted]] = {
+    Unit: _unit, SqueezeExcitation: _se, EfficientChannelAttention: _eca, PoolStep: _pool_step,
+    SplitAttention: _split_attention, Res2Split: _res2, SelectiveKernel: _selective_kernel}
+"""Step type -> its counted layers. A new kind of step is one entry here (and one in each interpreter)."""
 
 
 def _count_block(node: Block, shape: Shape) -> CountedBlock:
@@ -165,11 +294,10 @@ def _count_block(node: Block, shape: Shape) -> CountedBlock:
     steps = []
     current = shape
     for step in node.steps:
-        layers = _step(step, current)
-        steps.append(layers)
-        if isinstance(step, Unit):
-            current = layers[-1].output_shape  # SE keeps the shape of what it scales
-    every = shortcut + tuple(layer for layers in steps for layer in layers)
+        layers, output = _STEPS[type(step)](step, current)
+        steps.append(CountedStep(step, layers, current, output))
+        current = output
+    every = shortcut + tuple(layer for step in steps for layer in step.layers)
     return CountedBlock(node, shape, tuple(steps), shortcut, current, sum(layer.params for layer in every),
                         sum(layer.macs for layer in every), sum(layer.activations for layer in every))
 
@@ -213,11 +341,13 @@ def count(spec: ResNetSpec) -> CountedNetwork:
                 counted = count_block(node, shape)  # else the same block at the same input shape again
             blocks.append((f"layer{s + 1}.{i}", f"layer{s + 1}", counted))
             shape = counted.output_shape
-    features = shape[0]
-    head = (Layer("avgpool", "AdaptiveAvgPool2d", "head", shape, (features, 1, 1), role="head"),
-            Layer("fc", "Linear", "head", (features, 1, 1), (network.num_classes, 1, 1),
-                  params=features * network.num_classes + network.num_classes,
-                  macs=features * network.num_classes, role="head"))
+    head = tuple(replace(layer, stage="head") for layer in _chain(network.head, shape, "head"))
+    features = network.features
+    pooled = head[-1].output_shape if head else shape
+    head += (Layer("avgpool", "AdaptiveAvgPool2d", "head", pooled, (features, 1, 1), role="head"),
+             Layer("fc", "Linear", "head", (features, 1, 1), (network.num_classes, 1, 1),
+                   params=features * network.num_classes + network.num_classes,
+                   macs=features * network.num_classes, role="head"))
     totals = [sum(getattr(layer, name) for layer in stem + head) for name in ("params", "macs", "activations")]
     totals.append(len(stem) + len(head))
     for _, _, block in blocks:
@@ -232,18 +362,11 @@ def count(spec: ResNetSpec) -> CountedNetwork:
 _STEMS: WeightedLRU[tuple[Layer, ...]] = WeightedLRU(2_000, lambda layers: 1)
 
 
-def _placed(layer: Layer, prefix: str, stage: str) -> Layer:
-    """A block's layer under its full name and stage."""
-    return Layer(f"{prefix}.{layer.name}", layer.type, stage, layer.input_shape, layer.output_shape, layer.kernel,
-                 layer.stride, layer.groups, layer.params, layer.macs, layer.role, prefix, layer.relu_after)
-
-
 def _plan(spec: ResNetSpec) -> tuple[Layer, ...]:
     counted = count(spec)
-    layers = [Layer(layer.name, layer.type, "stem", layer.input_shape, layer.output_shape, layer.kernel, layer.stride,
-                    layer.groups, layer.params, layer.macs, "stem", "", layer.relu_after) for layer in counted.stem]
-    for prefix, stage, block in counted.blocks:
-        layers += [_placed(layer, prefix, stage) for layer in block.layers]
+    layers = [replace(layer, stage="stem") for layer in counted.stem]
+    for prefix, stage, block in counted.blocks:  # a block's layers under their full names and stage
+        layers += [replace(layer, name=f"{prefix}.{layer.name}", stage=stage, block=prefix) for layer in block.layers]
     return (*layers, *counted.head)
 
 
@@ -253,7 +376,7 @@ _PLANS: WeightedLRU[tuple[Layer, ...]] = WeightedLRU(CACHED_LAYERS, len)
 
 
 def plan(spec: ResNetSpec) -> tuple[Layer, ...]:
-    """Every counted layer of ``spec``'s network in forward order (ReLUs, which hold and compute
+    """Every counted layer of ``spec``'s network in forward order (activations, which hold and compute
     nothing, are left out). Cached by the network, not its name: designs that differ only by name share
     one plan."""
     return _PLANS.get(spec.network(), lambda: _plan(spec))

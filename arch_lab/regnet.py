@@ -25,12 +25,20 @@ MAX_WM = 16.0
 """Largest width multiplier (the paper's design space uses 1.5 to 3); bounds the float32 arithmetic."""
 
 
+ROUNDINGS = ("torchvision", "pycls")
+"""How step 5 makes a stage's 3x3 width a multiple of its group width: torchvision's ``_make_divisible``
+(timm's ``*_tv`` models), or the paper's ``quantize_float`` (pycls's model zoo, timm's RegNets)."""
+
+
 def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottleneck_ratio: float = 1.0,
            se_ratio: float = 0.0, *, name: str = "regnet", stem_width: int = 32, num_classes: int = 1000,
-           input_size: int | tuple[int, int] = 224) -> ResNetSpec:
+           input_size: int | tuple[int, int] = 224, rounding: str = "torchvision") -> ResNetSpec:
     """The RegNet spec for the design-space parameters (Radosavovic et al. 2020, "Designing Network Design
     Spaces", arXiv 2003.13678, section 3.3), computed exactly as torchvision 0.29.1's
-    ``BlockParams.from_init_params`` and ``_adjust_widths_groups_compatibilty`` compute it.
+    ``BlockParams.from_init_params`` and ``_adjust_widths_groups_compatibilty`` compute it, or with
+    ``rounding="pycls"`` as the paper's code (pycls ``adjust_block_compatibility``, timm's
+    ``adjust_widths_groups_comp``) rounds step 5: RegNetX-400MF has 5,495,976 parameters in torchvision's
+    rounding and 5,157,512 in the paper's.
 
     The rule, for blocks ``j = 0 .. depth - 1`` (float32 throughout, rounding half to even, ``q = 8``):
 
@@ -42,8 +50,9 @@ def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottlene
        the run's length, its stride 2;
     5. compatibility: with ``b = bottleneck_ratio`` and ``g`` the requested group width, a stage's
        bottleneck width is ``w_b = int(w * b)``, its group width ``g' = min(g, w_b)``; ``w_b`` is moved to a
-       multiple of ``g'`` (``_make_divisible``: the nearest multiple, at least ``g'``, bumped by ``g'`` if
-       that lost more than 10%) and the stage width becomes ``int(w_b / b)``.
+       multiple of ``g'`` (torchvision ``_make_divisible``: the nearest multiple, at least ``g'``, bumped by
+       ``g'`` if that lost more than 10%; pycls ``quantize_float``: ``int(round(w_b / g') * g')``) and the
+       stage width becomes ``int(w_b / b)``.
 
     The spec has ``block="res_bottleneck"``, the simple stem (3x3/2 conv, BN, ReLU) of ``stem_width`` and
     projection shortcuts; ``se_ratio > 0`` is RegNetY's SE (0.25 in the paper). Each argument is checked
@@ -51,6 +60,8 @@ def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottlene
     ``wa >= 0``, ``wm > 1``, ``1 <= depth <= MAX_DEPTH``, ...); designs the spec cannot hold (too many
     stages, a width over ``MAX_CHANNELS``, a group width that does not divide the 3x3 width) raise too.
     """
+    if rounding not in ROUNDINGS:
+        raise SpecError("rounding", f"{str(rounding)[:40]!r} is not allowed; choose one of {', '.join(ROUNDINGS)}")
     w0 = _int("w0", w0, QUANT, MAX_CHANNELS)
     if w0 % QUANT:
         raise SpecError("w0", f"{w0} is not a multiple of {QUANT}; expected a multiple of {QUANT} from {QUANT} to "
@@ -78,7 +89,7 @@ def regnet(w0: int, wa: float, wm: float, depth: int, group_width: int, bottlene
     if len(widths) > MAX_STAGES:
         raise SpecError("wm", f"w0={w0}, wa={wa}, wm={wm}, depth={depth} give {len(widths)} stages; a spec has at "
                               f"most {MAX_STAGES}: raise wm, or lower wa or depth")
-    widths, group_widths = adjust_widths_groups(widths, [ratio] * len(widths), [group_width] * len(widths))
+    widths, group_widths = adjust_widths_groups(widths, [ratio] * len(widths), [group_width] * len(widths), rounding)
     if max(widths) > MAX_CHANNELS:
         raise SpecError("wa", f"w0={w0}, wa={wa}, wm={wm}, depth={depth} reach a stage width of {max(widths):,}; "
                               f"widths are at most {MAX_CHANNELS:,}: lower wa, wm or depth")
@@ -103,11 +114,12 @@ def _block_widths(w0: int, wa: float, wm: float, depth: int) -> list[int]:
     return widths
 
 
-def adjust_widths_groups(widths: Sequence[int], ratios: Sequence[float], group_widths: Sequence[int]
-                         ) -> tuple[list[int], list[int]]:
-    """Step 5, torchvision's ``_adjust_widths_groups_compatibilty`` (Python floats, as there), per stage:
-    the group width is capped at the 3x3 width ``int(w * b)``, which is rounded to a multiple of it, and
-    the stage width follows. AnyNet spaces use it too, as pycls's samplers do."""
+def adjust_widths_groups(widths: Sequence[int], ratios: Sequence[float], group_widths: Sequence[int],
+                         rounding: str = "torchvision") -> tuple[list[int], list[int]]:
+    """Step 5, torchvision's ``_adjust_widths_groups_compatibilty`` (Python floats, as there) or pycls's
+    (``rounding="pycls"``), per stage: the group width is capped at the 3x3 width ``int(w * b)``, which is
+    rounded to a multiple of it, and the stage width follows. AnyNet spaces use it too, as pycls's samplers
+    do."""
     adjusted, groups = [], []
     for stage, (width, ratio, group_width) in enumerate(zip(widths, ratios, group_widths, strict=True)):
         bottleneck = int(width * ratio)
@@ -115,7 +127,9 @@ def adjust_widths_groups(widths: Sequence[int], ratios: Sequence[float], group_w
             raise SpecError("bottleneck_ratio", f"{ratio} leaves int({width} * {ratio}) = 0 channels in stage "
                                                 f"{stage + 1}'s 3x3 conv; raise bottleneck_ratio or the width")
         group = min(group_width, bottleneck)
-        adjusted.append(int(_make_divisible(bottleneck, group) / ratio))
+        rounded = _make_divisible(bottleneck, group) if rounding == "torchvision" else int(round(bottleneck / group)
+                                                                                              * group)
+        adjusted.append(int(rounded / ratio))
         groups.append(group)
     return adjusted, groups
 

@@ -16,14 +16,34 @@ import os
 import reprlib
 import stat
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import Any
 
 from arch_lab.errors import SpecError
-from arch_lab.network import BLOCKS, SHORTCUTS, STEMS, stem_strides
+from arch_lab.network import (
+    ACTIVATIONS,
+    ANTI_ALIAS,
+    ATTENTION,
+    AVD,
+    BLOCKS,
+    DEFAULT_POOL,
+    NORMS,
+    SHORTCUTS,
+    STEM_POOLS,
+    STEMS,
+    make_divisible,
+    stem_halvings,
+    stem_pool_kind,
+    style_of,
+)
 
 STRIDES = (1, 2)
 MAX_BOTTLENECK_RATIO = 16.0
+SHORTCUT_KERNELS = (1, 3)
+MAX_RADIX = 8
+MAX_SCALES = 16
+MAX_REDUCE_FIRST = 64
 
 # Bounds on every value, checked before any arithmetic, so a request's cost is bounded by its size. They are
 # far beyond any real ResNet (the request limits in :mod:`arch_lab.limits` refuse big designs long before).
@@ -41,9 +61,11 @@ MAX_FILE_BYTES = 1_048_576
 """Largest spec or design-set file read (the app's upload cap is the same 1 MB)."""
 
 
-def downsample(size: int) -> int:
-    """Side after a stride-2 step (3x3/pad 1 conv, 7x7/pad 3 conv, 3x3/pad 1 pool, ceil-mode 2x2 pool)."""
-    return (size - 1) // 2 + 1
+def downsample(size: int, floor: bool = False) -> int:
+    """Side after a stride-2 step: rounded up by a 3x3/pad 1 conv, a 7x7/pad 3 conv, a 3x3/pad 1 pool or a
+    ceil-mode 2x2 pool; rounded down (``floor``) by an un-padded 2x2 average pool (timm's ``avg``
+    anti-aliasing)."""
+    return size // 2 if floor else (size - 1) // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -56,8 +78,11 @@ class ResNetSpec:
     RegNet/AnyNet (``block="res_bottleneck"``): ``widths[i]`` is the stage's output width, its 3x3 convs
     are ``round(widths[i] * bottleneck_ratio[i])`` wide in groups of ``group_width[i]`` channels (``None``:
     one group), and SE sits after the 3x3, its width taken from the block's input. ``groups`` and
-    ``width_per_group`` are torchvision's knobs for ``bottleneck`` stages; ``group_width`` and
-    ``bottleneck_ratio`` apply to ``res_bottleneck`` stages only.
+    ``width_per_group`` are torchvision's knobs for ``bottleneck`` stages (and for ResNeSt's, Res2Net's and
+    SKNet's bottlenecks); ``group_width`` and ``bottleneck_ratio`` apply to ``res_bottleneck`` stages only.
+
+    The fields after ``bottleneck_ratio`` speak timm's ResNet family (the README's spec table). One that
+    applies to some designs only must keep its default elsewhere, so one network has one spec.
     """
 
     name: str = "custom"
@@ -78,10 +103,32 @@ class ResNetSpec:
     input_size: int | tuple[int, int] = (224, 224)
     group_width: int | tuple[int | None, ...] | None = None
     bottleneck_ratio: float | tuple[float, ...] = 1.0
+    stem_pool: str | None = None
+    attention: str | None = None
+    se_divisor: int = 1
+    anti_alias: str = "none"
+    norm: str = "batchnorm"
+    norm_groups: int | None = None
+    norm_group_width: int | None = None
+    activation: str = "relu"
+    weight_standardization: bool = False
+    preact: bool = False
+    shortcut_kernel: int = 1
+    reduce_first: int = 1
+    linear_out: bool = False
+    head_width: int | None = None
+    radix: int = 2
+    avd: str = "none"
+    scales: int = 4
+    sk_ratio: float = 0.0625
+    sk_divisor: int = 8
+    sk_split_input: bool = True
 
     def __post_init__(self) -> None:
         for name, value in _validated(self).items():
             object.__setattr__(self, name, value)
+        if self.norm == "groupnorm" or self.weight_standardization:
+            _check_counted(self)
 
     # ----------------------------------------------------------------------------------------------
     # Derived facts, used by the builder and the analysers
@@ -104,20 +151,20 @@ class ResNetSpec:
         """Channels of the stage's 3x3 convs: torchvision's ``int(planes * wpg / 64) * groups`` for
         bottlenecks, ``round(width * bottleneck_ratio)`` for RegNet's blocks."""
         planes = self.widths[stage]  # type: ignore[index]
-        kind = self.stage_blocks[stage]
-        if kind == "res_bottleneck":
+        grouped = BLOCKS[self.stage_blocks[stage]].grouped
+        if grouped == "regnet":
             return int(round(planes * self.stage_bottleneck_ratios[stage]))
-        if kind == "basic":
+        if grouped == "none":
             return planes
         return int(planes * (self.width_per_group / 64.0)) * self.groups
 
     def stage_groups(self, stage: int) -> int:
         """Groups of the stage's 3x3 convs."""
-        kind = self.stage_blocks[stage]
-        if kind == "bottleneck":
+        grouped = BLOCKS[self.stage_blocks[stage]].grouped
+        if grouped == "resnext":
             return self.groups
         width = self.group_width[stage] if self.group_width is not None else None  # type: ignore[index]
-        return self.stage_inner_width(stage) // width if kind == "res_bottleneck" and width else 1
+        return self.stage_inner_width(stage) // width if grouped == "regnet" and width else 1
 
     @property
     def stage_bottleneck_ratios(self) -> tuple[float, ...]:
@@ -254,6 +301,10 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
     if stem == "deep" and stem_width < 2:
         raise SpecError("stem_width", f"{stem_width} is too small: the deep stem's first convs use half of it, "
                                       "so it must be >= 2")
+    if stem == "deep_tiered" and stem_width < 8:
+        raise SpecError("stem_width", f"{stem_width} is too small: the tiered stem's first conv has 3 * "
+                                      "(stem_width / 2 // 4) channels, so it must be >= 8")
+    se_ratio = _number("se_ratio", spec.se_ratio, 0.0, 1.0)
     values = {
         "name": name,
         "block": block,
@@ -266,35 +317,57 @@ def _validated(spec: ResNetSpec) -> dict[str, Any]:
         "stem_width": stem_width,
         "shortcut": _choice("shortcut", spec.shortcut, tuple(SHORTCUTS)),
         "conv_bias": _bool("conv_bias", spec.conv_bias),
-        "se_ratio": _number("se_ratio", spec.se_ratio, 0.0, 1.0),
+        "se_ratio": se_ratio,
         "zero_init_residual": _bool("zero_init_residual", spec.zero_init_residual),
         "in_channels": _int("in_channels", spec.in_channels, 1, MAX_CHANNELS),
         "num_classes": _int("num_classes", spec.num_classes, 1, MAX_CLASSES),
         "input_size": _input_size(spec.input_size),
         "group_width": _group_width(spec.group_width, n),
         "bottleneck_ratio": _ratios(spec.bottleneck_ratio, n),
+        "stem_pool": _stem_pool(spec.stem_pool, stem),
+        "attention": _attention(spec.attention, se_ratio),
+        "se_divisor": _int("se_divisor", spec.se_divisor, 1, MAX_CHANNELS),
+        "anti_alias": _choice("anti_alias", spec.anti_alias, ANTI_ALIAS),
+        "norm": _choice("norm", spec.norm, NORMS),
+        "norm_groups": _optional_int("norm_groups", spec.norm_groups),
+        "norm_group_width": _optional_int("norm_group_width", spec.norm_group_width),
+        "activation": _choice("activation", spec.activation, ACTIVATIONS),
+        "weight_standardization": _bool("weight_standardization", spec.weight_standardization),
+        "preact": _bool("preact", spec.preact),
+        "shortcut_kernel": _int_choice("shortcut_kernel", spec.shortcut_kernel, SHORTCUT_KERNELS),
+        "reduce_first": _int("reduce_first", spec.reduce_first, 1, MAX_REDUCE_FIRST),
+        "linear_out": _bool("linear_out", spec.linear_out),
+        "head_width": _optional_int("head_width", spec.head_width),
+        "radix": _int("radix", spec.radix, 1, MAX_RADIX),
+        "avd": _choice("avd", spec.avd, AVD),
+        "scales": _int("scales", spec.scales, 2, MAX_SCALES),
+        "sk_ratio": _ratio("sk_ratio", spec.sk_ratio, 1.0),
+        "sk_divisor": _int("sk_divisor", spec.sk_divisor, 1, MAX_CHANNELS),
+        "sk_split_input": _bool("sk_split_input", spec.sk_split_input),
     }
     _check_stages(values)
     return values
 
 
 def _check_stages(v: dict[str, Any]) -> None:
-    """Cross-field rules: groups on basic blocks, bottleneck inner width, RegNet fields, zero-pad
-    shortcuts, input size."""
+    """Cross-field rules: groups on basic blocks, bottleneck inner width, RegNet fields, the timm-family
+    fields, zero-pad shortcuts, input size."""
     blocks = (v["block"],) * len(v["depths"]) if isinstance(v["block"], str) else v["block"]
     _check_regnet_fields(v, blocks)
     for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
-        if kind == "basic" and (v["groups"] != 1 or v["width_per_group"] != 64):
+        grouped = BLOCKS[kind].grouped
+        if grouped == "none" and (v["groups"] != 1 or v["width_per_group"] != 64):
             raise SpecError(
                 "groups" if v["groups"] != 1 else "width_per_group",
-                f"stage {i + 1} uses basic blocks, which support only groups=1 and width_per_group=64 "
+                f"stage {i + 1} uses {kind} blocks, which support only groups=1 and width_per_group=64 "
                 f"(got groups={v['groups']}, width_per_group={v['width_per_group']}); "
                 "use bottleneck blocks for ResNeXt/Wide ResNet")
-        if kind == "bottleneck" and int(planes * (v["width_per_group"] / 64.0)) < 1:
+        if grouped == "resnext" and int(planes * (v["width_per_group"] / 64.0)) < 1:
             raise SpecError(
                 "widths", f"stage {i + 1} width {planes} with width_per_group={v['width_per_group']} gives "
                 f"int({planes} * {v['width_per_group']} / 64) = 0 channels per group; widths[{i}] must be >= "
                 f"{math.ceil(64 / v['width_per_group'])}")
+    _check_family(v, blocks)
     if v["shortcut"] == "zero_pad":
         channels = v["stem_width"]
         for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
@@ -304,27 +377,159 @@ def _check_stages(v: dict[str, Any]) -> None:
                     "shortcut", f"zero_pad cannot shrink channels, but stage {i + 1} goes from {channels} to {out}; "
                     f"use 'projection' or widen the stage")
             channels = out
-    _check_input_size(v)
+    _check_input_size(v, blocks)
 
 
-def _check_input_size(v: dict[str, Any]) -> None:
-    """Refuse inputs whose feature map is already 1 pixel wide where a stride-2 step wants to halve it.
+_ONLY_WITH = {  # field -> (default, block kinds it applies to)
+    "radix": (2, ("split_attention",)), "avd": ("none", ("split_attention",)), "scales": (4, ("res2net",)),
+    "sk_ratio": (0.0625, ("sk_basic", "sk_bottleneck")), "sk_divisor": (8, ("sk_basic", "sk_bottleneck")),
+    "sk_split_input": (True, ("sk_basic", "sk_bottleneck"))}
+"""The forking blocks' settings: each must keep its default unless a stage uses a block kind it applies to."""
+_ANTI_ALIASED = ("basic", "bottleneck", "res_bottleneck")
+"""Block kinds whose stride-2 3x3 conv can be anti-aliased (timm's ``aa_layer``)."""
+_REDUCED_FIRST = ("basic", "bottleneck", "sk_basic", "sk_bottleneck")
+"""Block kinds whose first conv can make fewer channels (timm's ``block_reduce_first``, SENet-154)."""
 
-    Each step maps a side ``s`` to ``ceil(s / 2)``, and ``k`` steps never meet a 1-pixel map exactly when
-    the side before the last one is >= 2, i.e. ``ceil(side / 2**(k-1)) >= 2``: the smallest valid side is
-    ``2**(k-1) + 1`` (closed form; no search).
+
+def _check_family(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
+    """Rules of the timm-family fields: each applies where it means something, and keeps its default
+    elsewhere (so one network has one spec)."""
+    for field, (default, kinds) in _ONLY_WITH.items():
+        if v[field] != default and not set(kinds) & set(blocks):
+            raise SpecError(field, f"applies to {' and '.join(kinds)} stages only; give {json.dumps(default)} for "
+                                   "this design")
+    if v["se_divisor"] != 1 and not v["se_ratio"]:
+        raise SpecError("se_divisor", "applies to attention 'se' only; give 1")
+    if v["norm"] != "groupnorm" and (v["norm_groups"] or v["norm_group_width"]):
+        raise SpecError("norm_groups" if v["norm_groups"] else "norm_group_width",
+                        f"applies to norm 'groupnorm' only (norm is {v['norm']!r}); give null")
+    if v["norm_groups"] and v["norm_group_width"]:
+        raise SpecError("norm_group_width", "give either norm_groups (groups) or norm_group_width (channels per "
+                                            "group), not both")
+    if v["shortcut_kernel"] != 1 and v["shortcut"] != "projection":
+        raise SpecError("shortcut_kernel", f"applies to the projection shortcut only (shortcut is "
+                                           f"{v['shortcut']!r}); give 1")
+    for i, kind in enumerate(blocks):
+        if v["anti_alias"] != "none" and kind not in _ANTI_ALIASED:
+            raise SpecError("anti_alias", f"stage {i + 1} uses {kind} blocks; anti-aliasing applies to "
+                                          f"{', '.join(_ANTI_ALIASED)} stages; give 'none'")
+        if v["reduce_first"] != 1 and kind not in _REDUCED_FIRST:
+            raise SpecError("reduce_first", f"stage {i + 1} uses {kind} blocks; reduce_first applies to "
+                                            f"{', '.join(_REDUCED_FIRST)} stages; give 1")
+        if v["preact"] and not BLOCKS[kind].preact:
+            raise SpecError("preact", f"stage {i + 1} uses {kind} blocks, which have no pre-activation form; "
+                                      "pre-activation applies to basic and bottleneck stages")
+    if v["preact"]:
+        clash = [field for field, value in (("anti_alias", v["anti_alias"] != "none"),
+                                            ("linear_out", v["linear_out"]), ("head_width", v["head_width"]),
+                                            ("shortcut", v["shortcut"] not in ("projection", "avg_down")))
+                 if value]
+        if clash:
+            raise SpecError(clash[0], "does not combine with preact (pre-activation blocks end with a conv, project "
+                                      "their pre-activated input with 'projection' or 'avg_down', and the network "
+                                      "ends with a norm)")
+    _check_channel_splits(v, blocks)
+
+
+def _check_channel_splits(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
+    """Grouped convs get channels their groups divide: ``reduce_first`` leaves channels in every first conv
+    and a multiple of the groups in a bottleneck's 3x3 input, ResNeSt's ``radix`` splits of each group
+    divide its 3x3 width, SKNet's split input halves evenly and each half fills the groups."""
+    channels, groups = v["stem_width"], v["groups"]
+    for i, (kind, planes) in enumerate(zip(blocks, v["widths"], strict=True)):
+        grouped = BLOCKS[kind].grouped == "resnext"
+        inner = int(planes * (v["width_per_group"] / 64.0)) * groups if grouped else planes
+        first = inner // v["reduce_first"]
+        stage = f"stage {i + 1}"
+        if kind in _REDUCED_FIRST and first < 1:
+            raise SpecError("reduce_first", f"{v['reduce_first']} leaves {inner} // {v['reduce_first']} = 0 channels "
+                                            f"in {stage}'s first conv; lower it or widen the stage")
+        if kind == "bottleneck" and first % groups:
+            raise SpecError("reduce_first", f"{stage}'s 3x3 conv would take {first} channels in {groups} groups; "
+                                            "choose reduce_first so that the groups divide inner / reduce_first")
+        if kind == "split_attention" and inner % (groups * v["radix"]):
+            raise SpecError("radix", f"{stage}'s split-attention conv has {inner} channels, which {groups} groups x "
+                                     f"radix {v['radix']} do not divide; choose a radix that divides {inner // groups}")
+        if kind == "split_attention" and make_divisible(inner * v["radix"] * 0.25, 8, min_value=32) % groups:
+            raise SpecError("groups", f"{stage}'s split attention has "
+                                      f"{make_divisible(inner * v['radix'] * 0.25, 8, 32)} attention channels "
+                                      f"(ResNeSt's rule), which {groups} groups do not divide")
+        out = planes * BLOCKS[kind].expansion
+        for taken in {"sk_basic": (channels, out), "sk_bottleneck": (first,)}.get(kind, ()):
+            if v["sk_split_input"] and taken % 2:
+                raise SpecError("sk_split_input", f"{stage}'s selective-kernel conv takes {taken} channels, which "
+                                                  "its two paths cannot split evenly; give false or even widths")
+            path = taken // 2 if v["sk_split_input"] else taken
+            if kind == "sk_bottleneck" and path % min(inner, groups):
+                raise SpecError("groups", f"{stage}'s selective-kernel paths take {path} channels each, which "
+                                          f"{groups} groups do not divide")
+        channels = out
+
+
+def _check_counted(spec: ResNetSpec) -> None:
+    """Rules that need every layer's input (read from the counted layers): each GroupNorm's groups divide
+    its channels and leave it more than one value per group at batch 1 (torch refuses fewer), and each
+    standardised conv has at least 2 weights per filter to normalise."""
+    from arch_lab.plan import plan  # the plan reads specs: imported when a spec needs it
+
+    for layer in plan(spec):
+        channels, *spatial = layer.input_shape
+        if layer.type == "GroupNorm" and (layer.groups < 1 or channels % layer.groups or
+                                          channels // layer.groups * prod(spatial) < 2):
+            field = "norm_group_width" if spec.norm_group_width else "norm_groups"
+            given = spec.norm_group_width or spec.norm_groups or layer.groups
+            raise SpecError(field, f"{given} does not fit {layer.name}, a GroupNorm of {channels} channels on a "
+                                   f"{'x'.join(map(str, spatial))} map ({layer.groups} groups must divide the channels "
+                                   "and leave each group at least 2 values); choose a value that divides every "
+                                   "normalised width, or a larger input")
+        if layer.type == "StdConv2d" and channels // layer.groups * layer.kernel ** 2 < 2:
+            raise SpecError("weight_standardization", f"{layer.name} has one weight per filter ({channels} channels "
+                                                      f"in {layer.groups} groups, {layer.kernel}x{layer.kernel}), "
+                                                      "which cannot be standardised; give false or more input "
+                                                      "channels")
+
+
+def _check_input_size(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
+    """Refuse inputs whose feature map is already 1 pixel wide where a stride-2 step wants to halve it, and
+    (with ``avg`` anti-aliasing, whose 2x2 pool rounds down where the shortcut rounds up) odd maps entering
+    a strided block with a shortcut.
+
+    A step maps a side ``s`` to ``ceil(s / 2)`` (``floor`` for an un-padded 2x2 average pool) and needs
+    ``s >= 2``. The smallest valid side follows backwards in closed form (no search): the last step needs 2,
+    a step before needs ``2m - 1`` to make ``m`` (``2m`` when it rounds down); without rounding down that is
+    ``2**(k-1) + 1`` for ``k`` steps.
     """
-    steps = list(stem_strides(v["stem"]))
-    steps += [f"layer{i + 1} (stride 2)" for i, stride in enumerate(v["strides"]) if stride == 2]
+    fields = _Fields(v)
+    steps = [(where, floor, False) for where, floor in stem_halvings(v["stem"], stem_pool_kind(fields),
+                                                                      style_of(fields))]
+    avg = v["anti_alias"] == "avg"
+    steps += [(f"layer{i + 1} (stride 2)", avg, avg and v["shortcut"] != "none")
+              for i, stride in enumerate(v["strides"]) if stride == 2]
     if not steps:
         return
-    smallest = 2 ** (len(steps) - 1) + 1
+    smallest = 1
+    for _, floor, _ in reversed(steps):
+        smallest = max(2, 2 * smallest if floor else 2 * smallest - 1)
     for axis, side in zip(("height", "width"), v["input_size"], strict=True):
-        if side < smallest:
-            where = steps[min(j for j in range(len(steps)) if math.ceil(side / 2**j) == 1)]
-            raise SpecError(
-                "input_size", f"{axis} {side} is too small: the feature map is already 1 pixel {axis} when "
-                f"{where} downsamples it; this design needs at least {smallest}")
+        for where, floor, even in steps:
+            if side < 2:
+                raise SpecError(
+                    "input_size", f"{axis} {v['input_size'][axis == 'width']} is too small: the feature map is "
+                    f"already 1 pixel {axis} when {where} downsamples it; this design needs at least {smallest}")
+            if even and side % 2:
+                example = -(-max(smallest, v["input_size"][axis == "width"]) // 2 ** len(steps)) * 2 ** len(steps)
+                raise SpecError(
+                    "input_size", f"{axis} {v['input_size'][axis == 'width']} makes a {side}-pixel map at {where}: "
+                    f"anti_alias 'avg' halves it to {side // 2} in the branch but the shortcut to {side // 2 + 1}; "
+                    f"use a size whose maps are even at every stride-2 block, e.g. {example}")
+            side = downsample(side, floor)
+
+
+class _Fields:
+    """Validated field values read as attributes (what :func:`style_of` reads from a spec)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def _check_regnet_fields(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
@@ -333,7 +538,7 @@ def _check_regnet_fields(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
     ratios = v["bottleneck_ratio"] if isinstance(v["bottleneck_ratio"], tuple) else (v["bottleneck_ratio"],) * len(
         blocks)
     widths = v["group_width"] or (None,) * len(blocks)
-    if "bottleneck" not in blocks and "basic" not in blocks and (v["groups"] != 1 or v["width_per_group"] != 64):
+    if all(BLOCKS[kind].grouped == "regnet" for kind in blocks) and (v["groups"] != 1 or v["width_per_group"] != 64):
         raise SpecError("groups" if v["groups"] != 1 else "width_per_group",
                         "applies to bottleneck stages only; res_bottleneck stages set their grouping with "
                         "group_width (channels per group) and bottleneck_ratio")
@@ -385,12 +590,46 @@ def _ratios(value: Any, stages: int) -> float | tuple[float, ...]:
     return _ratio("bottleneck_ratio", value)
 
 
-def _ratio(name: str, value: Any) -> float:
-    ratio = _number(name, value, 0.0, MAX_BOTTLENECK_RATIO)
+def _ratio(name: str, value: Any, high: float = MAX_BOTTLENECK_RATIO) -> float:
+    ratio = _number(name, value, 0.0, high)
     if ratio <= 0:
-        raise SpecError(name, f"{_show(value)} is out of range; expected a number above 0 and at most "
-                              f"{MAX_BOTTLENECK_RATIO}")
+        raise SpecError(name, f"{_show(value)} is out of range; expected a number above 0 and at most {high}")
     return ratio
+
+
+def _stem_pool(value: Any, stem: str) -> str | None:
+    """None (the stem's own pool, :data:`DEFAULT_POOL`), or another pool; the stem's own is stored as None,
+    so changing the stem changes its pool with it and one network has one spec."""
+    if value is None:
+        return None
+    pool = _choice("stem_pool", value, tuple(STEM_POOLS))
+    return None if pool == DEFAULT_POOL[stem] else pool
+
+
+def _attention(value: Any, se_ratio: float) -> str | None:
+    """None (squeeze-excitation when ``se_ratio > 0``, else none: torchvision's convention), or ``"eca"``;
+    ``"se"`` and ``"none"`` are accepted where they agree with ``se_ratio`` and stored as None."""
+    if value is None:
+        return None
+    kind = _choice("attention", value, ATTENTION)
+    if kind == "eca" and se_ratio > 0:
+        raise SpecError("se_ratio", f"{se_ratio} does not fit attention 'eca'; se_ratio applies to "
+                                    "squeeze-excitation only, give 0")
+    if (kind == "se") != (se_ratio > 0) and kind != "eca":
+        raise SpecError("se_ratio", f"{se_ratio} does not fit attention {kind!r}: squeeze-excitation needs "
+                                    "se_ratio > 0 (e.g. 0.0625), 'none' needs 0")
+    return "eca" if kind == "eca" else None
+
+
+def _optional_int(name: str, value: Any) -> int | None:
+    """None (not set), or an integer from 1 to :data:`MAX_CHANNELS`."""
+    return None if value is None else _int(name, value, 1, MAX_CHANNELS)
+
+
+def _int_choice(name: str, value: Any, allowed: tuple[int, ...]) -> int:
+    if not _is_int(value) or value not in allowed:
+        raise SpecError(name, f"{_show(value)} is not allowed; choose one of {', '.join(map(str, allowed))}")
+    return value
 
 
 def _is_int(value: Any) -> bool:

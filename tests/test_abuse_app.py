@@ -28,6 +28,8 @@ QUOTA_S = 4.0
 """The app's measurement cap here (per session and in all, per minute): one request of the two default
 designs at a 1 s budget reserves 2 x (1 + 0.5) = 3 s, so a second one at the same time must be refused."""
 PUBLIC = ("compare", "analyse", "explore")
+TRAILING = {"analyse": (1,)}
+"""Inputs after the payload, per endpoint (``/analyse``'s batch size)."""
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,7 @@ def test_only_public_events_are_callable_by_name(http, events):
         for route in ("call", "call/v2", "run", "api"):
             response = http.post(f"/gradio_api/{route}/{name}", json={"data": []})
             assert response.status_code == 404, (route, name, response.text)
-    assert call(http, "analyse", "resnet18")[0] == "complete"
+    assert call(http, "analyse", "resnet18", 1)[0] == "complete"
     # the direct routes would bypass the queue and its size cap: closed for public events too
     assert http.post("/gradio_api/run/analyse", json={"data": ["resnet18"]}).status_code == 404
 
@@ -149,7 +151,7 @@ HOSTILE = [
 @pytest.mark.parametrize(("endpoint", "payload", "expected"), HOSTILE, ids=[f"{e}-{i}" for i, (e, _, _) in
                                                                              enumerate(HOSTILE)])
 def test_hostile_requests_get_the_spec_error_message(http, endpoint, payload, expected):
-    kind, data = call(http, endpoint, payload)
+    kind, data = call(http, endpoint, payload, *TRAILING.get(endpoint, ()))
     assert kind == "error" and data is not None, "gradio's generic error instead of our message"
     assert data.startswith(expected) and len(data) < 500, data
 
@@ -242,7 +244,7 @@ def test_hostile_requests_leave_no_traceback_bounded_files_and_bounded_memory(ap
         endpoint, payload, _ = HOSTILE[i % len(HOSTILE)]
         if i % 10 == 0:  # distinct at-limit designs that differ by name only
             endpoint, payload = "compare", json.dumps([{"name": f"n{i}-" + "x" * 50, "depths": [3, 4, 6, 3]}] * 16)
-        call(http, endpoint, payload)
+        call(http, endpoint, payload, *TRAILING.get(endpoint, ()))
     grown = rss_mb(app) - warm
     assert grown < 100, f"RSS grew by {grown:.0f} MB"
     log = app.log()

@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
 from arch_lab import analyse, build_model, list_presets, load_preset
+from arch_lab.plan import CONV_TYPES
 
 CASES = [(name, None, 1) for name in list_presets()] + [
     ("resnet18", (160, 192), 2), ("resnet50d", (160, 192), 2), ("se_resnet50", (160, 192), 2),
@@ -22,7 +23,7 @@ CASES = [(name, None, 1) for name in list_presets()] + [
     ("resnet56", (40, 48), 2),
 ]
 IDS = [f"{name}-{size or 'native'}-b{batch}" for name, size, batch in CASES]
-STATELESS = (nn.ReLU, nn.Sigmoid, nn.Identity)
+STATELESS = (nn.ReLU, nn.SiLU, nn.Sigmoid, nn.Identity)
 """Leaf modules that hold and count nothing; the report leaves them out."""
 
 
@@ -67,8 +68,8 @@ def check_layers_match_the_module(report, model: nn.Module, x: torch.Tensor) -> 
         assert shapes[row.name] == (row.input_shape, row.output_shape), row.name
         assert sum(p.numel() for p in module.parameters()) == row.params, row.name
         if isinstance(module, nn.Conv2d):
-            assert (module.kernel_size, module.stride, module.groups) == (
-                pair(row.kernel), pair(row.stride), row.groups), row.name
+            assert (module.kernel_size, module.stride, module.groups, module.dilation) == (
+                pair(row.kernel), pair(row.stride), row.groups, pair(row.dilation)), row.name
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             assert (pair(module.kernel_size), pair(module.stride)) == (pair(row.kernel), pair(row.stride)), row.name
     # model.parameters() yields a tensor shared by several modules once
@@ -84,7 +85,7 @@ def check_flops_match_flop_counter(report, model: nn.Module, x: torch.Tensor) ->
     per_module = counter.get_flop_counts()
     root = type(model).__name__
     for row in report.layers.itertuples():
-        if row.type in ("Conv2d", "Linear"):
+        if row.type in CONV_TYPES or row.type == "Linear":
             assert sum(per_module[f"{root}.{row.name}"].values()) == 2 * row.macs, row.name
 
 

@@ -33,12 +33,21 @@ checked against a real run (the tests do, with tensor lifetimes and ``saved_tens
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from math import prod
 
 from arch_lab.cache import WeightedLRU
-from arch_lab.plan import CountedBlock, CountedNetwork, Layer
+from arch_lab.network import (
+    EfficientChannelAttention,
+    PoolStep,
+    Res2Split,
+    SelectiveKernel,
+    SplitAttention,
+    SqueezeExcitation,
+    Unit,
+)
+from arch_lab.plan import CONV_TYPES, CountedBlock, CountedNetwork, CountedStep, Layer
 
 FP32_BYTES = 4
 BF16_BYTES = 2
@@ -47,8 +56,6 @@ WEIGHT_BYTES = {"fp32": FP32_BYTES, "bf16": BF16_BYTES, "fp16": 2, "int8": 1}
 """Storage precision of the weights -> bytes per parameter."""
 ADAM_COPIES = 4
 """weights + gradients + exp_avg + exp_avg_sq, all fp32."""
-
-_SAVES_INPUT = {"Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "Linear"}
 
 
 def numel(layer: Layer) -> int:
@@ -60,62 +67,6 @@ def train_state_bytes(params: int) -> int:
     return ADAM_COPIES * FP32_BYTES * params
 
 
-class _Live:
-    """Activation tensors alive at once, keyed by a name; remembers the largest total seen."""
-
-    def __init__(self) -> None:
-        self.sizes: dict[str, int] = {}
-        self.peak = 0
-
-    def alloc(self, key: str, elements: int) -> str:
-        self.sizes[key] = elements
-        self.peak = max(self.peak, sum(self.sizes.values()))
-        return key
-
-    def output(self, layer: Layer) -> str:
-        return self.alloc(layer.name, numel(layer))
-
-    def free(self, *keys: str) -> None:
-        for key in keys:
-            self.sizes.pop(key, None)
-
-    def chain(self, layers: Sequence[Layer], source: str) -> str:
-        """``for layer in layers: x = layer(x)`` on ``source`` (kept alive by its owner): while a layer
-        runs, its input and output are alive; the input goes when the output is bound in its place."""
-        current = source
-        for layer in layers:
-            out = self.output(layer)
-            if current != source:
-                self.free(current)
-            current = out
-        return current
-
-
-def _block_peak(block: CountedBlock) -> int:
-    """Peak elements alive while ``block`` runs, its input included (the caller adds what it holds):
-    the shortcut first, then the branch one statement at a time as :mod:`arch_lab.models` runs it
-    (``out = relu(bn(conv(out)))`` keeps ``out`` alive until the BN's output replaces it; ``out = se(out)``
-    makes a new product), then the residual sum."""
-    live = _Live()
-    x = live.alloc("input", prod(block.steps[0][0].input_shape))
-    identity = live.chain(block.shortcut, x)
-    out = x
-    for i, step in enumerate(block.steps):
-        if step[0].role == "se":
-            scale = live.chain(step, out)
-            result = live.alloc(f"product{i}", prod(step[0].input_shape))
-            live.free(scale)
-        else:
-            conv_out, result = live.output(step[0]), live.output(step[1])
-            live.free(conv_out)
-        if out != x:
-            live.free(out)
-        out = result
-    live.alloc("sum", prod(block.output_shape))
-    del identity  # alive until the sum is made, which the peak above includes
-    return live.peak
-
-
 @dataclass(frozen=True)
 class Saved:
     """What autograd saves for the backward pass, in elements by kind, so every precision's bytes follow
@@ -125,70 +76,339 @@ class Saved:
     """Per image: tensors in the compute dtype (fp32; bf16 or fp16 under autocast)."""
     indices: int = 0
     """Per image: max-pool indices (int64 in every precision)."""
-    bn_channels: int = 0
-    """Per batch: BN saves its batch mean and inverse std, 2 fp32 numbers per channel, in every precision."""
+    stats: int = 0
+    """Per image: GroupNorm's mean and inverse std per group (fp32 in every precision)."""
+    fixed: int = 0
+    """Per batch: fp32 statistics that do not grow with it (BN's batch mean and inverse std per channel, a
+    standardised conv's per filter)."""
     weights: int = 0
     """Conv and linear weight elements: under autocast each layer saves the 16-bit copy it computes with
     (the fp32 parameters themselves are not counted: they are the weights)."""
+    standardized: int = 0
+    """Weight elements of standardised convs, whose standardised weight is a new tensor the conv saves, in
+    the compute dtype in both precisions."""
 
     def __add__(self, other: Saved) -> Saved:
-        return Saved(self.activations + other.activations, self.indices + other.indices,
-                     self.bn_channels + other.bn_channels, self.weights + other.weights)
+        return Saved(*(getattr(self, f) + getattr(other, f) for f in _SAVED_FIELDS))
 
     def nbytes(self, batch_size: int, precision: str) -> int:
         """Bytes saved for ``batch_size`` images in ``precision`` (a key of :data:`TRAINING`)."""
         compute = TRAINING[precision]
         weight_copies = self.weights * compute if compute != FP32_BYTES else 0
-        return (batch_size * (self.activations * compute + self.indices * INDEX_BYTES)
-                + 2 * self.bn_channels * FP32_BYTES + weight_copies)
+        return (batch_size * (self.activations * compute + self.indices * INDEX_BYTES + self.stats * FP32_BYTES)
+                + self.fixed * FP32_BYTES + weight_copies + self.standardized * compute)
 
 
+_SAVED_FIELDS = ("activations", "indices", "stats", "fixed", "weights", "standardized")
 TRAINING = {"fp32": FP32_BYTES, "mixed": BF16_BYTES}
 """Training precision -> bytes per activation element: plain fp32, or mixed precision (``torch.autocast``
 to bf16 or fp16, the same bytes) with fp32 master weights, gradients and Adam moments."""
 
 
-def _weights(layers: Sequence[Layer]) -> int:
-    """Weight elements (biases excluded) of the conv and linear layers among ``layers``."""
-    total = 0
-    for layer in layers:
-        if layer.type == "Conv2d":
-            total += layer.output_shape[0] * (layer.input_shape[0] // layer.groups) * layer.kernel ** 2
-        elif layer.type == "Linear":
-            total += layer.input_shape[0] * layer.output_shape[0]
-    return total
+# ---- one image's tensors as a module creates them -----------------------------------------------------------
+@dataclass
+class _Trace:
+    """The activation tensors of one image while a part of the network runs, as :mod:`arch_lab.models`
+    creates and drops them (sizes in elements, by id), the largest total alive at once, and what autograd
+    saves of them. ``external`` is the part's input, owned by its caller: whether it is saved is reported
+    (``input_saved``) rather than counted, since the part that made it may have saved it too."""
+
+    sizes: dict[int, int] = field(default_factory=dict)
+    peak: int = 0
+    saved: set[int] = field(default_factory=set)
+    extra: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SAVED_FIELDS, 0))
+    all_sizes: dict[int, int] = field(default_factory=dict)
+    external: int = -1
+
+    def new(self, elements: int) -> int:
+        key = len(self.all_sizes)
+        self.sizes[key] = self.all_sizes[key] = elements
+        self.peak = max(self.peak, sum(self.sizes.values()))
+        return key
+
+    def bump(self, elements: int) -> None:
+        """Tensors alive for a moment inside an op (GroupNorm's statistics, a blur pool's padded input)."""
+        self.peak = max(self.peak, sum(self.sizes.values()) + elements)
+
+    def free(self, *keys: int) -> None:
+        for key in keys:
+            if key != self.external:
+                self.sizes.pop(key, None)
+
+    def save(self, *keys: int) -> None:
+        self.saved.update(keys)
+
+    def add(self, kind: str, elements: int) -> None:
+        self.extra[kind] += elements
+
+    @property
+    def input_saved(self) -> bool:
+        return self.external in self.saved
+
+    def saved_counts(self, exclude: int = -1) -> Saved:
+        """What was saved, leaving out the external input and ``exclude`` (the part's output, whose saving
+        the caller reconciles with the next part's)."""
+        activations = sum(self.all_sizes[key] for key in self.saved if key not in (self.external, exclude))
+        return Saved(**{**self.extra, "activations": self.extra["activations"] + activations})
 
 
-def _bn_channels(layers: Sequence[Layer]) -> int:
-    return sum(layer.output_shape[0] for layer in layers if layer.type == "BatchNorm2d")
+def _weights(layer: Layer) -> int:
+    """Weight elements of a conv or linear layer (biases excluded; a blur pool's fixed filter included,
+    which autocast also copies)."""
+    if layer.type == "Linear":
+        return layer.input_shape[0] * layer.output_shape[0]
+    if layer.type == "Conv1d":
+        return layer.kernel
+    return layer.output_shape[0] * (layer.input_shape[0] // layer.groups) * layer.kernel ** 2
 
 
-def _block_saved(block: CountedBlock) -> Saved:
-    """What autograd saves in ``block`` (see the module docstring)."""
-    saved = 0
-    last = len(block.steps) - 1
-    for i, step in enumerate(block.steps):
-        if step[0].role == "se":
-            pool, fc1, fc2 = step
-            # pooled vector (fc1's input), ReLU output (fc2's input), sigmoid output (the product's operand);
-            # the product is saved when a later conv takes it (RegNetY), not when the residual add does
-            saved += numel(pool) + numel(fc1) + numel(fc2) + (prod(pool.input_shape) if i < last else 0)
+def _act(t: _Trace, kind: str, x: int) -> None:
+    """An in-place activation: ReLU saves its output (the same tensor), SiLU a copy of its input (made
+    only when autograd records, so no inference memory)."""
+    if kind == "relu":
+        t.save(x)
+    elif kind:
+        t.add("activations", t.all_sizes[x])
+
+
+def _leaf(t: _Trace, layer: Layer, x: int) -> int:
+    """``y = layer(x)`` (then its in-place activation): the output is new; what the op saves is saved."""
+    kind = layer.type
+    if kind in CONV_TYPES or kind == "Linear":
+        t.save(x)
+        if kind == "BlurPool2d":  # F.pad(reflect) saves its input and makes the padded map the conv reads
+            c, h, w = layer.input_shape
+            padded = t.new(c * (h + 2) * (w + 2))
+            y = t.new(numel(layer))
+            t.save(padded)
+            t.free(padded)
+            t.add("weights", _weights(layer))
         else:
-            conv, bn = step
-            # BN saves the conv's output; its own output is saved by the ReLU after it or by the next step
-            saved += numel(conv) + (numel(bn) if bn.relu_after or i < last else 0)
-    saved += prod(block.output_shape)  # the residual sum, saved by the in-place ReLU after it
-    return Saved(saved, bn_channels=_bn_channels(block.layers), weights=_weights(block.layers)) + _chain_saved(
-        block.shortcut)
+            y = t.new(numel(layer))
+            if kind == "StdConv2d":
+                t.add("standardized", _weights(layer))
+                t.add("fixed", 2 * layer.output_shape[0])
+            else:
+                t.add("weights", _weights(layer))
+    elif kind in ("BatchNorm2d", "GroupNorm"):
+        t.save(x)
+        y = t.new(numel(layer))
+        if kind == "GroupNorm":
+            t.bump(2 * layer.groups)
+            t.add("stats", 2 * layer.groups)
+        else:
+            t.add("fixed", 2 * layer.output_shape[0])
+    elif kind in ("MaxPool2d", "AvgPool2d"):
+        t.save(x)
+        y = t.new(numel(layer))
+        if kind == "MaxPool2d":
+            t.add("indices", numel(layer))
+    else:  # AdaptiveAvgPool2d (a mean), ConstantPad2d, ZeroPadShortcut: nothing saved
+        y = t.new(numel(layer))
+    _act(t, layer.act_after, y)
+    return y
 
 
-_BLOCK_FIGURES: WeightedLRU[tuple[int, Saved]] = WeightedLRU(20_000, lambda figures: 1)
+def _chain(t: _Trace, layers: Sequence[Layer], x: int, keep: bool = True) -> int:
+    """``for layer in layers: x = layer(x)``: while a layer runs, its input and output are alive; the input
+    goes when the output is bound in its place, unless its owner keeps it (``keep``; a temporary such as
+    ``fc1(x.mean(...))``'s mean goes as soon as the first layer returns)."""
+    current = x
+    for layer in layers:
+        out = _leaf(t, layer, current)
+        if current != x or not keep:
+            t.free(current)
+        current = out
+    return current
 
 
-def block_figures(block: CountedBlock) -> tuple[int, Saved]:
-    """(peak elements, what autograd saves) of a counted block, cached with it (keyed by the counted
-    block, whose numbers depend on its node and input shape only)."""
-    return _BLOCK_FIGURES.get(block, lambda: (_block_peak(block), _block_saved(block)))
+def _new_act(t: _Trace, kind: str, x: int) -> int:
+    """An activation that makes a new tensor (inside torchvision's SE): ReLU saves its output, SiLU its
+    input."""
+    y = t.new(t.all_sizes[x])
+    t.save(y if kind == "relu" else x)
+    return y
+
+
+def _gate(t: _Trace, scores: int, x: int) -> int:
+    """``x * sigmoid(scores)``: the sigmoid saves its output, the product both of its operands."""
+    gate = t.new(t.all_sizes[scores])
+    t.save(gate, x)
+    product = t.new(t.all_sizes[x])
+    t.free(gate)
+    return product
+
+
+def _se(t: _Trace, step: CountedStep, x: int) -> int:
+    """torchvision's ``SqueezeExcitation``: mean, fc1, activation (a new tensor), fc2, sigmoid, product."""
+    pool, fc1, fc2 = step.layers
+    hidden = _chain(t, (fc1,), _leaf(t, pool, x), keep=False)
+    activated = _new_act(t, step.node.act, hidden)  # type: ignore[union-attr]
+    t.free(hidden)
+    scores = _leaf(t, fc2, activated)
+    t.free(activated)
+    out = _gate(t, scores, x)
+    t.free(scores)
+    return out
+
+
+def _eca(t: _Trace, step: CountedStep, x: int) -> int:
+    """:class:`arch_lab.models.steps.ECA`: mean, 1-D conv (its output alive until the product is made),
+    sigmoid, product."""
+    pool, conv = step.layers
+    pooled = _leaf(t, pool, x)
+    scores = _leaf(t, conv, pooled)
+    t.free(pooled)
+    out = _gate(t, scores, x)
+    t.free(scores)
+    return out
+
+
+def _split_attention(t: _Trace, step: CountedStep, x: int) -> int:
+    """:class:`arch_lab.models.steps.SplitAttn`, op for op (timm's ``SplitAttn``)."""
+    conv, bn0, fc1, bn1, fc2 = step.layers
+    node: SplitAttention = step.node  # type: ignore[assignment]
+    c, h, w = step.output_shape
+    splits = _chain(t, (conv, bn0), x)
+    summed = t.new(c * h * w) if node.radix > 1 else splits
+    hidden = _chain(t, (fc1, bn1), t.new(c), keep=False)
+    if summed != splits:
+        t.free(summed)
+    scores = _leaf(t, fc2, hidden)
+    if node.radix > 1:
+        softmax = t.new(t.all_sizes[scores])
+        t.save(softmax)
+        weights = t.new(t.all_sizes[scores])  # reshaping the transposed softmax copies it
+        t.free(softmax, scores)
+        t.save(splits, weights)
+        product = t.new(t.all_sizes[splits])
+        out = t.new(c * h * w)
+        t.free(product)
+    else:
+        out = _gate(t, scores, splits)
+    t.free(splits, hidden, scores)
+    if node.radix > 1:
+        t.free(weights)
+    return out
+
+
+def _res2(t: _Trace, step: CountedStep, x: int) -> int:
+    """:meth:`arch_lab.models.blocks.ResidualBlock._res2` (timm ``Bottle2neck``): the splits are views of
+    ``x`` (saving one saves ``x``'s storage); each split's output stays in a list until the concatenation."""
+    node: Res2Split = step.node  # type: ignore[assignment]
+    layers = list(step.layers)
+    outputs: list[int] = []
+    for i in range(node.scales - 1):
+        if i == 0 or node.first:
+            outputs.append(_chain(t, layers[2 * i:2 * i + 2], x))
+        else:  # sp = sp + spx[i], a new tensor, dropped once the conv has taken it
+            outputs.append(_chain(t, layers[2 * i:2 * i + 2], t.new(t.all_sizes[outputs[-1]]), keep=False))
+    if node.first:
+        outputs.append(_leaf(t, layers[-1], x))
+    joined = t.new(prod(step.output_shape))
+    t.free(*outputs)
+    return joined
+
+
+def _selective_kernel(t: _Trace, step: CountedStep, x: int) -> int:
+    """:class:`arch_lab.models.steps.SelectiveKernelConv`, op for op (timm's ``SelectiveKernel``): the
+    paths' outputs stay in a list, stacked, scored and weighed, then summed."""
+    node: SelectiveKernel = step.node  # type: ignore[assignment]
+    layers = step.layers
+    paths = len(node.dilations)
+    outputs = [_chain(t, layers[2 * i:2 * i + 2], x) for i in range(paths)]
+    stacked = t.new(sum(t.all_sizes[out] for out in outputs))
+    c, h, w = step.output_shape
+    summed = t.new(c * h * w)
+    pooled = t.new(c)
+    t.free(summed)
+    reduce, bn, select = layers[2 * paths:]
+    hidden = _chain(t, (reduce, bn), pooled, keep=False)
+    scores = _leaf(t, select, hidden)
+    t.free(hidden)
+    weights = t.new(t.all_sizes[scores])
+    t.save(weights)
+    t.free(scores)
+    t.save(stacked, weights)
+    product = t.new(t.all_sizes[stacked])
+    out = t.new(c * h * w)
+    t.free(product, stacked, weights, *outputs)
+    return out
+
+
+def _unit(t: _Trace, step: CountedStep, x: int) -> int:
+    """``out = aa(act(norm(conv(out))))`` or ``out = conv(act(norm(out)))``: a chain."""
+    return _chain(t, step.layers, x)
+
+
+def _pool(t: _Trace, step: CountedStep, x: int) -> int:
+    return _leaf(t, step.layers[0], x)
+
+
+_STEPS: dict[type, Callable[[_Trace, CountedStep, int], int]] = {
+    Unit: _unit, SqueezeExcitation: _se, EfficientChannelAttention: _eca, PoolStep: _pool,
+    SplitAttention: _split_attention, Res2Split: _res2, SelectiveKernel: _selective_kernel}
+"""Step type -> how its module creates, drops and saves tensors (one entry per kind of step)."""
+
+
+@dataclass(frozen=True)
+class BlockFigures:
+    """A counted block's memory: the peak of elements alive while it runs (its input included), what it
+    saves for backward apart from its input and output, and whether it saves those two."""
+
+    peak: int
+    saved: Saved
+    saves_input: bool
+    saves_output: bool
+
+
+def _trace_block(block: CountedBlock) -> BlockFigures:
+    """The block's forward as :class:`arch_lab.models.blocks.ResidualBlock` runs it: the shortcut first,
+    then the branch one statement at a time (a statement's input alive until its result replaces it),
+    then the residual sum and its activation; a pre-activation block normalises its input first and keeps
+    that until it returns."""
+    t = _Trace()
+    x = t.external = t.new(prod(block.input_shape))
+    steps = list(block.steps)
+    held: list[int] = []
+    out = x
+    if block.node.preact:
+        norm, conv = steps.pop(0).layers
+        preactivated = _leaf(t, norm, x)
+        held.append(preactivated)
+        shortcut = _chain(t, block.shortcut, preactivated) if block.shortcut else x
+        out = _leaf(t, conv, preactivated)
+    else:
+        shortcut = _chain(t, block.shortcut, x) if block.shortcut else x
+    held.append(shortcut)
+    for step in steps:
+        result = _STEPS[type(step.node)](t, step, out)
+        if out not in held:
+            t.free(out)
+        out = result
+    if block.node.residual:
+        total = t.new(prod(block.output_shape))
+        if out not in held:
+            t.free(out)
+        out = total
+    if block.node.act is not None:
+        _act(t, block.node.act.kind, out)
+    return BlockFigures(t.peak, t.saved_counts(exclude=out), t.input_saved, out in t.saved)
+
+
+_BLOCK_FIGURES: WeightedLRU[BlockFigures] = WeightedLRU(20_000, lambda figures: 1)
+
+
+def block_figures(block: CountedBlock) -> BlockFigures:
+    """The memory figures of a counted block, cached with it (keyed by the counted block, whose numbers
+    depend on its node and input shape only)."""
+    return _BLOCK_FIGURES.get(block, lambda: _trace_block(block))
+
+
+def _trace_chain(layers: Sequence[Layer], elements: int) -> tuple[_Trace, int]:
+    t = _Trace()
+    t.external = t.new(elements)
+    return t, _chain(t, layers, t.external)
 
 
 def inference_activation_elements(net: CountedNetwork) -> int:
@@ -197,41 +417,36 @@ def inference_activation_elements(net: CountedNetwork) -> int:
     The caller's input stays alive throughout; ``ResNet.forward`` holds each stage's input until the
     stage returns, so every block but a stage's first runs beside it."""
     image = prod(net.input_shape)
-    stem = _Live()
-    stem.chain(net.stem, stem.alloc("input", image))
+    stem, _ = _trace_chain(net.stem, image)
     peak, stage, held, previous, block_peak = stem.peak, "", 0, None, 0
     for _, block_stage, block in net.blocks:
         if block_stage != stage:
             stage, held = block_stage, 0
         if block is not previous:  # a stage repeats one counted block
-            previous, block_peak = block, block_figures(block)[0]
+            previous, block_peak = block, block_figures(block).peak
         peak = max(peak, image + held + block_peak)
         if not held:
-            held = prod(block.steps[0][0].input_shape)
-    head = _Live()
-    head.chain(net.head, head.alloc("features", prod(net.head[0].input_shape)))
+            held = prod(block.input_shape)
+    head, _ = _trace_chain(net.head, prod(net.head[0].input_shape))
     return max(peak, image + head.peak)
 
 
 def saved_for_backward(net: CountedNetwork) -> Saved:
-    """What autograd saves for backward in a training forward (see the module docstring): the first
-    conv's input, the stem's saved outputs (its last is the first block's input, which that block's conv
-    saves), every block's, and the head's."""
-    saved = Saved(prod(net.input_shape), bn_channels=_bn_channels(net.stem), weights=_weights(net.stem + net.head))
-    saved += _chain_saved(net.stem, last_output_saved=True) + _chain_saved(net.head)
+    """What autograd saves for backward in a training forward (see the module docstring): each part's own
+    saves, plus every tensor passed from one part to the next (the input image, the stem's output, each
+    block's output) once if either side saves it."""
+    stem, stem_out = _trace_chain(net.stem, prod(net.input_shape))
+    saved = stem.saved_counts(exclude=stem_out)
+    if stem.input_saved:
+        saved += Saved(prod(net.input_shape))
+    passed, passed_saved = prod(net.stem[-1].output_shape), stem_out in stem.saved
     for _, _, block in net.blocks:
-        saved += block_figures(block)[1]
-    return saved
-
-
-def _chain_saved(layers: Sequence[Layer], last_output_saved: bool = False) -> Saved:
-    """The outputs in a chain that something saves: the next layer saves its input, a ReLU follows it,
-    or (``last_output_saved``) the chain's consumer saves it; max-pool also saves indices."""
-    activations = indices = 0
-    for i, layer in enumerate(layers):
-        consumer_saves = layers[i + 1].type in _SAVES_INPUT if i + 1 < len(layers) else last_output_saved
-        if consumer_saves or layer.relu_after:
-            activations += numel(layer)
-        if layer.type == "MaxPool2d":
-            indices += numel(layer)
-    return Saved(activations, indices)
+        figures = block_figures(block)
+        if passed_saved or figures.saves_input:
+            saved += Saved(passed)
+        saved += figures.saved
+        passed, passed_saved = prod(block.output_shape), figures.saves_output
+    head, head_out = _trace_chain(net.head, passed)
+    if passed_saved or head.input_saved:
+        saved += Saved(passed)
+    return saved + head.saved_counts()

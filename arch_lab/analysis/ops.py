@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from arch_lab.plan import Layer
+from arch_lab.plan import CONV_TYPES, Layer
 
 
 def fvcore_ops(layers: Sequence[Layer], batch_size: int = 1) -> dict[str, int]:
@@ -25,7 +25,7 @@ def fvcore_ops(layers: Sequence[Layer], batch_size: int = 1) -> dict[str, int]:
     operators that do not occur are left out, as fvcore does."""
     counts = {"conv": 0, "batch_norm": 0, "adaptive_avg_pool2d": 0, "linear": 0}
     for layer in layers:
-        if layer.type == "Conv2d":
+        if layer.type in CONV_TYPES:
             counts["conv"] += layer.macs
         elif layer.type == "BatchNorm2d":
             counts["batch_norm"] += 2 * prod(layer.input_shape)

@@ -12,14 +12,14 @@ from typing import Any
 import pandas as pd
 
 from arch_lab.analysis.receptive import Field
-from arch_lab.plan import Layer
+from arch_lab.plan import CONV_TYPES, Layer
 
-LAYER_COLUMNS = ("name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups",
+LAYER_COLUMNS = ("name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups", "dilation",
                  "params", "macs", "role", "block")
 """``role``: stem, branch, shortcut, se or head; ``block``: the residual block's name (empty outside blocks)."""
 STAGE_COLUMNS = ("stage", "output_shape", "params", "macs", "params_share", "macs_share", "output_stride",
                  "receptive_field")
-_WINDOWED = {"Conv2d", "MaxPool2d", "AvgPool2d", "ZeroPadShortcut"}
+_WINDOWED = CONV_TYPES | {"MaxPool2d", "AvgPool2d", "ZeroPadShortcut"}
 """Layer types with a kernel and stride; other layers show none."""
 
 
@@ -41,7 +41,8 @@ def layer_records(layers: Sequence[Layer], batch_size: int) -> list[dict[str, An
             "output_shape": _shape(layer.output_shape, batch_size, flat=is_linear),
             "kernel": layer.kernel if windowed else None,
             "stride": layer.stride if windowed else None,
-            "groups": layer.groups if layer.type == "Conv2d" else None,
+            "groups": layer.groups if layer.type in CONV_TYPES else None,
+            "dilation": layer.dilation if layer.type in CONV_TYPES else None,
             "params": layer.params,
             "macs": batch_size * layer.macs,
             "role": layer.role,
@@ -80,7 +81,7 @@ def stage_records(layers: Sequence[Layer], batch_size: int, fields: Mapping[str,
 def frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     """A DataFrame of ``records``; integer columns with gaps use pandas' nullable ``Int64``."""
     df = pd.DataFrame.from_records(list(records), columns=list(columns))
-    for column in ("kernel", "stride", "groups", "output_stride", "receptive_field"):
+    for column in ("kernel", "stride", "groups", "dilation", "output_stride", "receptive_field"):
         if column in df:
             df[column] = df[column].astype("Int64")
     return df

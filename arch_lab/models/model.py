@@ -36,25 +36,32 @@ class ResNet(nn.Module):
         for stage, blocks in enumerate(network.stages):
             self.add_module(f"layer{stage + 1}", nn.Sequential(*(ResidualBlock(block) for block in blocks)))
             self.stage_names.append(f"layer{stage + 1}")
+            channels = blocks[-1].out_channels
+        self.head_names = []
+        for node in network.head:
+            module, channels = make(node, channels)
+            self.add_module(node.name, module)
+            self.head_names.append(node.name)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(network.features, network.num_classes)
         self._init_weights(spec.zero_init_residual)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
-        """torchvision's init: Kaiming (fan-out) convs, unit BN; optionally a zero last BN per block."""
+        """torchvision's init: Kaiming (fan-out) convs, unit norms; optionally a zero last norm per block
+        (the last conv of a pre-activation block, as timm zeroes it)."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, ResidualBlock):
-                    nn.init.constant_(m.last_bn.weight, 0)
+                    nn.init.constant_(m.last_bn.weight if m.last_bn is not None else m.last_conv.weight, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for name in self.stem_names + self.stage_names:
+        for name in self.stem_names + self.stage_names + self.head_names:
             x = getattr(self, name)(x)
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(x)
