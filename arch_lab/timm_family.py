@@ -114,9 +114,11 @@ _REGNET = [(re.compile(p), r) for p, r in (
     (r"^layer(\d+)\.(\d+)\.downsample\.(\d)$",
      lambda m: f"s{m[1]}.b{int(m[2]) + 1}.downsample.{'conv' if m[3] == '0' else 'bn'}"),
     (r"^final_conv$", "final_conv.conv"), (r"^final_bn$", "final_conv.bn"), (r"^fc$", "head.fc"))]
+_DEEP_STEM = {"0": "conv1", "1": "norm1", "3": "conv2", "4": "norm2", "6": "conv3"}
+"""The lab's deep-stem indices (conv, norm, act, conv, norm, act, conv) -> timm ResNetV2's stem names."""
 _RESNETV2 = [(re.compile(p), r) for p, r in (
     (r"^conv1$", "stem.conv"),
-    (r"^conv1\.(\d)$", lambda m: "stem." + {"0": "conv1", "1": "norm1", "3": "conv2", "4": "norm2", "6": "conv3"}[m[1]]),
+    (r"^conv1\.(\d)$", lambda m: "stem." + _DEEP_STEM[m[1]]),
     (r"^layer(\d+)\.(\d+)\.bn(\d)$", lambda m: f"stages.{int(m[1]) - 1}.blocks.{m[2]}.norm{m[3]}"),
     (r"^layer(\d+)\.(\d+)\.conv(\d)$", lambda m: f"stages.{int(m[1]) - 1}.blocks.{m[2]}.conv{m[3]}"),
     (r"^layer(\d+)\.(\d+)\.downsample\.(\d)$",  # timm's DownsampleAvg: pool, conv; DownsampleConv: conv
