@@ -79,6 +79,8 @@ class Layer:
     block: str = ""
     act_after: str = ""
     dilation: int = 1
+    container: str = ""
+    """The ``nn.Sequential`` it runs in, if any (its input stays alive until the container returns)."""
 
     @property
     def activations(self) -> int:
@@ -186,17 +188,17 @@ def _leaf(node: Leaf, name: str, shape: Shape, role: str, act_after: str = "") -
 
 def _chain(nodes: tuple[Leaf | Sequential, ...], shape: Shape, role: str, prefix: str = "") -> Iterator[Layer]:
     """The layers of leaves and containers run in order, each named as the module interpreter names it."""
-    flat: list[tuple[str, Leaf]] = []
+    flat: list[tuple[str, Leaf, str]] = []
     for node in nodes:
         if isinstance(node, Sequential):
-            flat += [(f"{prefix}{node.name}.{i}", item) for i, item in enumerate(node.items)]
+            flat += [(f"{prefix}{node.name}.{i}", item, node.name) for i, item in enumerate(node.items)]
         else:
-            flat.append((f"{prefix}{node.name}", node))
-    for i, (name, node) in enumerate(flat):
+            flat.append((f"{prefix}{node.name}", node, ""))
+    for i, (name, node, container) in enumerate(flat):
         after = flat[i + 1][1] if i + 1 < len(flat) else None
         layer = _leaf(node, name, shape, role, after.kind if isinstance(after, Act) else "")
         if layer is not None:
-            yield layer
+            yield replace(layer, container=container) if container else layer
             shape = layer.output_shape
 
 
@@ -325,6 +327,9 @@ class CountedNetwork:
     activations: int
     layers: int
     """Counted layers (the rows of the plan's table)."""
+    head_act: str = ""
+    """An activation the head applies in place to the last block's output before any layer of its own
+    (RegNetZ's final activation): no layer, but it matters to memory."""
 
 
 def count(spec: ResNetSpec) -> CountedNetwork:
@@ -355,8 +360,9 @@ def count(spec: ResNetSpec) -> CountedNetwork:
         totals[1] += block.macs
         totals[2] += block.activations
         totals[3] += len(block.layers)
+    head_act = network.head[0].kind if network.head and isinstance(network.head[0], Act) else ""
     return CountedNetwork(stem, tuple(blocks), head, (spec.in_channels, *spec.input_size),  # type: ignore[arg-type]
-                          *totals)
+                          *totals, head_act=head_act)
 
 
 _STEMS: WeightedLRU[tuple[Layer, ...]] = WeightedLRU(2_000, lambda layers: 1)

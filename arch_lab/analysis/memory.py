@@ -69,37 +69,19 @@ def train_state_bytes(params: int) -> int:
 
 @dataclass(frozen=True)
 class Saved:
-    """What autograd saves for the backward pass, in elements by kind, so every precision's bytes follow
-    from one count (see the module docstring)."""
+    """Bytes autograd saves for the backward pass in one precision: ``per_image`` grows with the batch,
+    ``fixed`` does not (BN's batch statistics, autocast's 16-bit weight copies, standardised weights)."""
 
-    activations: int = 0
-    """Per image: tensors in the compute dtype (fp32; bf16 or fp16 under autocast)."""
-    indices: int = 0
-    """Per image: max-pool indices (int64 in every precision)."""
-    stats: int = 0
-    """Per image: GroupNorm's mean and inverse std per group (fp32 in every precision)."""
+    per_image: int = 0
     fixed: int = 0
-    """Per batch: fp32 statistics that do not grow with it (BN's batch mean and inverse std per channel, a
-    standardised conv's per filter)."""
-    weights: int = 0
-    """Conv and linear weight elements: under autocast each layer saves the 16-bit copy it computes with
-    (the fp32 parameters themselves are not counted: they are the weights)."""
-    standardized: int = 0
-    """Weight elements of standardised convs, whose standardised weight is a new tensor the conv saves, in
-    the compute dtype in both precisions."""
 
     def __add__(self, other: Saved) -> Saved:
-        return Saved(*(getattr(self, f) + getattr(other, f) for f in _SAVED_FIELDS))
+        return Saved(self.per_image + other.per_image, self.fixed + other.fixed)
 
-    def nbytes(self, batch_size: int, precision: str) -> int:
-        """Bytes saved for ``batch_size`` images in ``precision`` (a key of :data:`TRAINING`)."""
-        compute = TRAINING[precision]
-        weight_copies = self.weights * compute if compute != FP32_BYTES else 0
-        return (batch_size * (self.activations * compute + self.indices * INDEX_BYTES + self.stats * FP32_BYTES)
-                + self.fixed * FP32_BYTES + weight_copies + self.standardized * compute)
+    def nbytes(self, batch_size: int) -> int:
+        return batch_size * self.per_image + self.fixed
 
 
-_SAVED_FIELDS = ("activations", "indices", "stats", "fixed", "weights", "standardized")
 TRAINING = {"fp32": FP32_BYTES, "mixed": BF16_BYTES}
 """Training precision -> bytes per activation element: plain fp32, or mixed precision (``torch.autocast``
 to bf16 or fp16, the same bytes) with fp32 master weights, gradients and Adam moments."""
@@ -109,16 +91,28 @@ to bf16 or fp16, the same bytes) with fp32 master weights, gradients and Adam mo
 @dataclass
 class _Trace:
     """The activation tensors of one image while a part of the network runs, as :mod:`arch_lab.models`
-    creates and drops them (sizes in elements, by id), the largest total alive at once, and what autograd
-    saves of them. ``external`` is the part's input, owned by its caller: whether it is saved is reported
-    (``input_saved``) rather than counted, since the part that made it may have saved it too."""
+    creates and drops them (sizes in elements, by id), the largest total alive at once (fp32 elements), and
+    what autograd saves of them in ``precision``. ``external`` is the part's input, owned by its caller:
+    whether it is saved is reported (``input_saved``) rather than counted, since the part that made it may
+    have saved it too."""
 
+    precision: str = "fp32"
     sizes: dict[int, int] = field(default_factory=dict)
     peak: int = 0
     saved: set[int] = field(default_factory=set)
-    extra: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SAVED_FIELDS, 0))
+    per_image: int = 0
+    fixed: int = 0
     all_sizes: dict[int, int] = field(default_factory=dict)
     external: int = -1
+
+    @property
+    def compute(self) -> int:
+        """Bytes of an activation element (fp32, or 16 bits under autocast)."""
+        return TRAINING[self.precision]
+
+    @property
+    def autocast(self) -> bool:
+        return self.precision != "fp32"
 
     def new(self, elements: int) -> int:
         key = len(self.all_sizes)
@@ -127,7 +121,7 @@ class _Trace:
         return key
 
     def bump(self, elements: int) -> None:
-        """Tensors alive for a moment inside an op (GroupNorm's statistics, a blur pool's padded input)."""
+        """Tensors alive for a moment inside an op (statistics, indices, a blur pool's padded input)."""
         self.peak = max(self.peak, sum(self.sizes.values()) + elements)
 
     def free(self, *keys: int) -> None:
@@ -138,18 +132,15 @@ class _Trace:
     def save(self, *keys: int) -> None:
         self.saved.update(keys)
 
-    def add(self, kind: str, elements: int) -> None:
-        self.extra[kind] += elements
-
     @property
     def input_saved(self) -> bool:
         return self.external in self.saved
 
-    def saved_counts(self, exclude: int = -1) -> Saved:
+    def saved_bytes(self, exclude: int = -1) -> Saved:
         """What was saved, leaving out the external input and ``exclude`` (the part's output, whose saving
         the caller reconciles with the next part's)."""
-        activations = sum(self.all_sizes[key] for key in self.saved if key not in (self.external, exclude))
-        return Saved(**{**self.extra, "activations": self.extra["activations"] + activations})
+        tensors = sum(self.all_sizes[key] for key in self.saved if key not in (self.external, exclude))
+        return Saved(self.per_image + tensors * self.compute, self.fixed)
 
 
 def _weights(layer: Layer) -> int:
@@ -168,41 +159,55 @@ def _act(t: _Trace, kind: str, x: int) -> None:
     if kind == "relu":
         t.save(x)
     elif kind:
-        t.add("activations", t.all_sizes[x])
+        t.per_image += t.all_sizes[x] * t.compute
+
+
+def _conv(t: _Trace, layer: Layer, x: int) -> int:
+    """A conv saves its input; under autocast also the 16-bit copy of its weight (a standardised conv's
+    standardised weight in both precisions, with the standardisation's per-filter statistics)."""
+    t.save(x)
+    if layer.type == "StdConv2d":
+        t.fixed += _weights(layer) * t.compute + 2 * layer.output_shape[0] * FP32_BYTES
+    elif t.autocast:
+        t.fixed += _weights(layer) * t.compute
+    return t.new(numel(layer))
+
+
+def _blur(t: _Trace, layer: Layer, x: int) -> int:
+    """``conv2d(pad(x, reflect))`` with a fixed filter: the reflect pad saves its input (under CPU
+    autocast it runs in fp32, saving an fp32 copy), the conv the padded map, which is alive while it runs."""
+    c, h, w = layer.input_shape
+    if t.autocast:
+        t.per_image += t.all_sizes[x] * FP32_BYTES
+    else:
+        t.save(x)
+    padded = t.new(c * (h + 2) * (w + 2))
+    y = _conv(t, layer, padded)
+    t.free(padded)
+    return y
 
 
 def _leaf(t: _Trace, layer: Layer, x: int) -> int:
     """``y = layer(x)`` (then its in-place activation): the output is new; what the op saves is saved."""
     kind = layer.type
-    if kind in CONV_TYPES or kind == "Linear":
-        t.save(x)
-        if kind == "BlurPool2d":  # F.pad(reflect) saves its input and makes the padded map the conv reads
-            c, h, w = layer.input_shape
-            padded = t.new(c * (h + 2) * (w + 2))
-            y = t.new(numel(layer))
-            t.save(padded)
-            t.free(padded)
-            t.add("weights", _weights(layer))
-        else:
-            y = t.new(numel(layer))
-            if kind == "StdConv2d":
-                t.add("standardized", _weights(layer))
-                t.add("fixed", 2 * layer.output_shape[0])
-            else:
-                t.add("weights", _weights(layer))
+    if kind == "BlurPool2d":
+        y = _blur(t, layer, x)
+    elif kind in CONV_TYPES or kind == "Linear":
+        y = _conv(t, layer, x)
     elif kind in ("BatchNorm2d", "GroupNorm"):
         t.save(x)
         y = t.new(numel(layer))
-        if kind == "GroupNorm":
+        if kind == "GroupNorm":  # mean and inverse std per group: outputs of the op, fp32
             t.bump(2 * layer.groups)
-            t.add("stats", 2 * layer.groups)
+            t.per_image += 2 * layer.groups * FP32_BYTES
         else:
-            t.add("fixed", 2 * layer.output_shape[0])
+            t.fixed += 2 * layer.output_shape[0] * FP32_BYTES
     elif kind in ("MaxPool2d", "AvgPool2d"):
         t.save(x)
         y = t.new(numel(layer))
-        if kind == "MaxPool2d":
-            t.add("indices", numel(layer))
+        if kind == "MaxPool2d":  # int64 indices: an output even without autograd, saved with it
+            t.bump(numel(layer) * INDEX_BYTES // FP32_BYTES)
+            t.per_image += numel(layer) * INDEX_BYTES
     else:  # AdaptiveAvgPool2d (a mean), ConstantPad2d, ZeroPadShortcut: nothing saved
         y = t.new(numel(layer))
     _act(t, layer.act_after, y)
@@ -212,13 +217,20 @@ def _leaf(t: _Trace, layer: Layer, x: int) -> int:
 def _chain(t: _Trace, layers: Sequence[Layer], x: int, keep: bool = True) -> int:
     """``for layer in layers: x = layer(x)``: while a layer runs, its input and output are alive; the input
     goes when the output is bound in its place, unless its owner keeps it (``keep``; a temporary such as
-    ``fc1(x.mean(...))``'s mean goes as soon as the first layer returns)."""
-    current = x
+    ``fc1(x.mean(...))``'s mean goes as soon as the first layer returns). An ``nn.Sequential``'s input
+    stays alive until the container returns (its caller holds it)."""
+    current, container, container_input = x, "", -1
     for layer in layers:
+        if layer.container != container:
+            if container_input not in (-1, x):
+                t.free(container_input)
+            container, container_input = layer.container, current if layer.container else -1
         out = _leaf(t, layer, current)
-        if current != x or not keep:
+        if current not in (x, container_input) or (current == x and not keep):
             t.free(current)
         current = out
+    if container_input not in (-1, x, current):
+        t.free(container_input)
     return current
 
 
@@ -275,20 +287,16 @@ def _split_attention(t: _Trace, step: CountedStep, x: int) -> int:
     if summed != splits:
         t.free(summed)
     scores = _leaf(t, fc2, hidden)
-    if node.radix > 1:
-        softmax = t.new(t.all_sizes[scores])
-        t.save(softmax)
-        weights = t.new(t.all_sizes[scores])  # reshaping the transposed softmax copies it
-        t.free(softmax, scores)
+    if node.radix > 1:  # the softmax (saved by itself and by the product; its reshape is a view)
+        weights = t.new(t.all_sizes[scores])
+        t.free(scores)
         t.save(splits, weights)
         product = t.new(t.all_sizes[splits])
         out = t.new(c * h * w)
-        t.free(product)
+        t.free(product, weights)
     else:
         out = _gate(t, scores, splits)
     t.free(splits, hidden, scores)
-    if node.radix > 1:
-        t.free(weights)
     return out
 
 
@@ -353,21 +361,20 @@ _STEPS: dict[type, Callable[[_Trace, CountedStep, int], int]] = {
 
 @dataclass(frozen=True)
 class BlockFigures:
-    """A counted block's memory: the peak of elements alive while it runs (its input included), what it
-    saves for backward apart from its input and output, and whether it saves those two."""
+    """A counted block's memory: the peak of elements alive while it runs (its input included), and per
+    training precision what it saves for backward apart from its input and output, and whether it saves
+    those two."""
 
     peak: int
-    saved: Saved
-    saves_input: bool
-    saves_output: bool
+    saved: dict[str, tuple[Saved, bool, bool]]
 
 
-def _trace_block(block: CountedBlock) -> BlockFigures:
+def _trace_block(block: CountedBlock, precision: str) -> tuple[_Trace, int]:
     """The block's forward as :class:`arch_lab.models.blocks.ResidualBlock` runs it: the shortcut first,
     then the branch one statement at a time (a statement's input alive until its result replaces it),
     then the residual sum and its activation; a pre-activation block normalises its input first and keeps
-    that until it returns."""
-    t = _Trace()
+    that until it returns. Returns the trace and the output's id."""
+    t = _Trace(precision)
     x = t.external = t.new(prod(block.input_shape))
     steps = list(block.steps)
     held: list[int] = []
@@ -393,7 +400,16 @@ def _trace_block(block: CountedBlock) -> BlockFigures:
         out = total
     if block.node.act is not None:
         _act(t, block.node.act.kind, out)
-    return BlockFigures(t.peak, t.saved_counts(exclude=out), t.input_saved, out in t.saved)
+    return t, out
+
+
+def _block_figures(block: CountedBlock) -> BlockFigures:
+    saved, peak = {}, 0
+    for precision in TRAINING:
+        t, out = _trace_block(block, precision)
+        saved[precision] = (t.saved_bytes(exclude=out), t.input_saved, out in t.saved)
+        peak = t.peak
+    return BlockFigures(peak, saved)
 
 
 _BLOCK_FIGURES: WeightedLRU[BlockFigures] = WeightedLRU(20_000, lambda figures: 1)
@@ -402,12 +418,15 @@ _BLOCK_FIGURES: WeightedLRU[BlockFigures] = WeightedLRU(20_000, lambda figures: 
 def block_figures(block: CountedBlock) -> BlockFigures:
     """The memory figures of a counted block, cached with it (keyed by the counted block, whose numbers
     depend on its node and input shape only)."""
-    return _BLOCK_FIGURES.get(block, lambda: _trace_block(block))
+    return _BLOCK_FIGURES.get(block, lambda: _block_figures(block))
 
 
-def _trace_chain(layers: Sequence[Layer], elements: int) -> tuple[_Trace, int]:
-    t = _Trace()
+def _trace_chain(layers: Sequence[Layer], elements: int, precision: str = "fp32", act: str = ""
+                 ) -> tuple[_Trace, int]:
+    """A chain of layers on an external input (an activation ``act`` applied to it in place first)."""
+    t = _Trace(precision)
     t.external = t.new(elements)
+    _act(t, act, t.external)
     return t, _chain(t, layers, t.external)
 
 
@@ -431,22 +450,23 @@ def inference_activation_elements(net: CountedNetwork) -> int:
     return max(peak, image + head.peak)
 
 
-def saved_for_backward(net: CountedNetwork) -> Saved:
-    """What autograd saves for backward in a training forward (see the module docstring): each part's own
-    saves, plus every tensor passed from one part to the next (the input image, the stem's output, each
-    block's output) once if either side saves it."""
-    stem, stem_out = _trace_chain(net.stem, prod(net.input_shape))
-    saved = stem.saved_counts(exclude=stem_out)
+def saved_for_backward(net: CountedNetwork, precision: str) -> Saved:
+    """What autograd saves for backward in a training forward in ``precision`` (see the module
+    docstring): each part's own saves, plus every tensor passed from one part to the next (the input image,
+    the stem's output, each block's output) once if either side saves it."""
+    compute = TRAINING[precision]
+    stem, stem_out = _trace_chain(net.stem, prod(net.input_shape), precision)
+    saved = stem.saved_bytes(exclude=stem_out)
     if stem.input_saved:
-        saved += Saved(prod(net.input_shape))
+        saved += Saved(prod(net.input_shape) * compute)
     passed, passed_saved = prod(net.stem[-1].output_shape), stem_out in stem.saved
     for _, _, block in net.blocks:
-        figures = block_figures(block)
-        if passed_saved or figures.saves_input:
-            saved += Saved(passed)
-        saved += figures.saved
-        passed, passed_saved = prod(block.output_shape), figures.saves_output
-    head, head_out = _trace_chain(net.head, passed)
+        block_saved, saves_input, saves_output = block_figures(block).saved[precision]
+        if passed_saved or saves_input:
+            saved += Saved(passed * compute)
+        saved += block_saved
+        passed, passed_saved = prod(block.output_shape), saves_output
+    head, _ = _trace_chain(net.head, passed, precision, net.head_act)
     if passed_saved or head.input_saved:
-        saved += Saved(passed)
-    return saved + head.saved_counts()
+        saved += Saved(passed * compute)
+    return saved + head.saved_bytes()

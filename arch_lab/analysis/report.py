@@ -179,10 +179,9 @@ def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
     numbers = _headline(counted, batch_size)
     params = numbers["params"]
     weights = {f"weights_{precision}_mb": params * size / MB for precision, size in memory.WEIGHT_BYTES.items()}
-    saved = memory.saved_for_backward(counted)
     training = {}
     for precision in memory.TRAINING:
-        saved_bytes = saved.nbytes(batch_size, precision)
+        saved_bytes = memory.saved_for_backward(counted, precision).nbytes(batch_size)
         training[f"train_activations_{precision}_mb"] = saved_bytes / MB
         training[f"train_step_{precision}_mb"] = (memory.train_state_bytes(params) + saved_bytes) / MB
     return Report(
