@@ -32,6 +32,7 @@ from arch_lab.network import (
     SHORTCUTS,
     STEM_POOLS,
     STEMS,
+    attention_kind,
     make_divisible,
     stem_halvings,
     stem_pool_kind,
@@ -133,6 +134,16 @@ class ResNetSpec:
     # ----------------------------------------------------------------------------------------------
     # Derived facts, used by the builder and the analysers
     # ----------------------------------------------------------------------------------------------
+    @property
+    def pool(self) -> str:
+        """The stem's pool: ``stem_pool``, or the stem's own when that is None."""
+        return stem_pool_kind(self)
+
+    @property
+    def attention_kind(self) -> str:
+        """``"se"`` (``se_ratio > 0``), ``"eca"`` or ``"none"``."""
+        return attention_kind(self)
+
     @property
     def num_stages(self) -> int:
         return len(self.depths)

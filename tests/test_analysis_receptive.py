@@ -28,6 +28,20 @@ DESIGNS = {
     # mixed blocks and strides
     "mixed": (ResNetSpec(block=("basic", "bottleneck", "basic"), depths=(1, 2, 1), widths=(2, 1, 4),
                          strides=(2, 1, 2), stem="cifar", stem_width=2, in_channels=1, num_classes=1), 96),
+    # timm's family: a tiered stem with ResNet-RS's conv pool, blur-pooled stride-2 blocks
+    "tiered-conv_pool-blur": (ResNetSpec(block="basic", depths=(1, 1, 1), widths=(2, 2, 2), stem="deep_tiered",
+                                         stem_width=8, stem_pool="conv", anti_alias="blur", in_channels=1,
+                                         num_classes=1), 256),
+    # Res2Net's chain of 3x3s (its second block's hierarchical splits), SKNet's dilated path (on an input of ones
+    # its two paths agree away from the border, so no gradient flows through the attention's global pool at the
+    # tested pixels; ResNeSt's split attention has no such symmetry: every output depends on the whole image)
+    "res2net": (ResNetSpec(block="res2net", depths=(2, 2), widths=(4, 4), width_per_group=32, scales=4,
+                           stem="cifar", stem_width=4, in_channels=1, num_classes=1), 96),
+    "sknet": (ResNetSpec(block=("sk_basic", "sk_bottleneck"), depths=(1, 1), widths=(4, 4), stem="cifar",
+                         stem_width=4, sk_split_input=False, strides=(1, 2), in_channels=1, num_classes=1), 64),
+    # pre-activation, BiT's zero-padded pool
+    "preact-bit_pool": (ResNetSpec(block="bottleneck", depths=(1, 1), widths=(2, 2), preact=True,
+                                   stem_pool="zero_pad_max", stem_width=4, in_channels=1, num_classes=1), 96),
 }
 
 
@@ -36,8 +50,11 @@ def positive_network(spec: ResNetSpec) -> nn.Module:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.constant_(module.weight, 1.0 / module.weight[0].numel())
-    if spec.stem != "cifar":
-        model.maxpool = nn.AvgPool2d(3, stride=2, padding=1)
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.MaxPool2d):
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent), child, nn.AvgPool2d(module.kernel_size, module.stride,
+                                                                     module.padding))
     return model
 
 
@@ -52,7 +69,7 @@ def test_receptive_field_and_output_stride_match_the_input_gradient(design):
     spec, side = DESIGNS[design]
     spec = spec.replace(input_size=side)
     model = positive_network(spec)
-    ends = {"stem": "bn1" if spec.stem == "cifar" else "maxpool"}
+    ends = {"stem": "maxpool" if spec.pool != "none" else "conv1" if spec.preact else "bn1"}
     ends.update({f"layer{i + 1}": f"layer{i + 1}" for i in range(spec.num_stages)})
     outputs = {}
     for stage, module_name in ends.items():
