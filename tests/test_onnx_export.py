@@ -37,6 +37,21 @@ DESIGNS = {
     "five_stage_mixed": ResNetSpec(name="mixed5", block=["basic", "basic", "bottleneck", "bottleneck", "basic"],
                                    depths=[1, 1, 1, 1, 1], widths=[8, 8, 8, 16, 32], strides=[1, 2, 2, 2, 2],
                                    shortcut="conv", conv_bias=True, input_size=[64, 48], num_classes=7),
+    # timm's family: every step and layer kind it adds
+    "eca_tiered_blur": ResNetSpec(name="eca", attention="eca", stem="deep_tiered", stem_width=16, anti_alias="blur",
+                                  shortcut="avg_down", **SMALL),
+    "avg_aa_conv_pool_se8": ResNetSpec(name="aa", anti_alias="avg", stem_pool="conv", se_ratio=0.25, se_divisor=8,
+                                       **SMALL),
+    "groupnorm_silu_regnetz": ResNetSpec(name="z", block="res_bottleneck", bottleneck_ratio=4.0, group_width=4,
+                                         se_ratio=0.25, activation="silu", linear_out=True, shortcut="none",
+                                         head_width=32, stem="simple", norm="groupnorm", norm_groups=4,
+                                         depths=[1, 2], widths=[8, 16], input_size=32, num_classes=10),
+    "preact_bit": ResNetSpec(name="bit", block="bottleneck", preact=True, weight_standardization=True,
+                             norm="groupnorm", norm_groups=2, stem_pool="zero_pad_max", **SMALL),
+    "resnest": ResNetSpec(name="resnest", block="split_attention", radix=2, avd="first", stem="deep",
+                          stem_width=16, **SMALL),
+    "res2net_senet": ResNetSpec(name="res2net", block="res2net", scales=4, width_per_group=32, **SMALL),
+    "sknet": ResNetSpec(name="sk", block=["sk_basic", "sk_bottleneck"], reduce_first=2, groups=1, **SMALL),
 }
 
 
