@@ -19,6 +19,7 @@ from arch_lab.analysis import Report
 from arch_lab.analysis.structure import Block, split
 from arch_lab.columns import MEDIAN, P10, P90, LatencyColumn, ratio_column
 from arch_lab.errors import SpecError
+from arch_lab.network import BLOCKS
 from arch_lab.plan import Layer, plan
 
 PALETTE = tuple(px.colors.qualitative.Plotly) + tuple(px.colors.qualitative.Dark2)
@@ -292,10 +293,11 @@ def _conv_label(layer: Layer) -> str:
 
 def _inner(layers: Sequence[Layer]) -> tuple[tuple[str, int], ...]:
     """Convs, pools and the fc as (label, output channels); BN, which keeps the shape, is left out."""
-    names = {"MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "AdaptiveAvgPool2d": "global<br>avg-pool"}
+    names = {"MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "AdaptiveAvgPool2d": "global<br>avg-pool",
+             "BlurPool2d": "blur-pool", "ConstantPad2d": "zero-pad"}
     out = []
     for layer in layers:
-        if layer.type == "Conv2d":
+        if layer.type in ("Conv2d", "StdConv2d"):
             out.append((_conv_label(layer), layer.output_shape[0]))
         elif layer.type == "Linear":
             out.append((f"fc, {layer.output_shape[0]}", layer.output_shape[0]))
@@ -306,15 +308,29 @@ def _inner(layers: Sequence[Layer]) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _shortcut_text(block: Block, depth: int) -> str:
+def _attention_text(block: Block, kind: str) -> str:
+    """What the block's attention layers are: SE's widths, ECA's kernel, or the fork's attention."""
+    if kind == "split_attention":
+        return " · split attention"
+    if kind in ("sk_basic", "sk_bottleneck"):
+        return " · selective-kernel attention"
+    if not block.se:
+        return ""
+    if block.se[1].type == "Conv1d":
+        return f" · ECA k={block.se[1].kernel}"
+    squeeze = block.se[1]
+    return f" · SE {squeeze.input_shape[0]}→{squeeze.output_shape[0]}→{squeeze.input_shape[0]}"
+
+
+def _shortcut_text(block: Block, depth: int, kind: str) -> str:
     """The first block's shortcut, which carries the stride and the change of width; identity after it."""
     steps = []
     for layer in block.shortcut:
         stride = f" /{layer.stride}" if layer.stride > 1 else ""
-        if layer.type == "Conv2d":
-            steps.append(f"1×1 conv{stride}")
-        elif layer.type == "BatchNorm2d":
-            steps.append("BN")
+        if layer.type in ("Conv2d", "StdConv2d"):
+            steps.append(f"{layer.kernel}×{layer.kernel} conv{stride}")
+        elif layer.type in ("BatchNorm2d", "GroupNorm"):
+            steps.append("BN" if layer.type == "BatchNorm2d" else "GN")
         elif layer.type == "AvgPool2d":
             steps.append(f"{layer.kernel}×{layer.kernel} avg-pool{stride}")
         else:
@@ -322,10 +338,11 @@ def _shortcut_text(block: Block, depth: int) -> str:
     text = "shortcut: " + (" → ".join(steps) if steps else "identity")
     if steps and depth > 1:
         text += f" (block 1), identity (blocks 2-{depth})" if depth > 2 else " (block 1), identity (block 2)"
-    if block.se:
-        squeeze = block.se[1]
-        text += f" · SE {squeeze.input_shape[0]}→{squeeze.output_shape[0]}→{squeeze.input_shape[0]}"
-    return text
+    return text + _attention_text(block, kind)
+
+
+_STRIDED = {"Conv2d", "StdConv2d", "MaxPool2d", "AvgPool2d", "BlurPool2d"}
+"""Stem layers that can carry a stride."""
 
 
 def _size(shape: Sequence[int]) -> str:
@@ -352,7 +369,7 @@ def architecture_parts(report: Report) -> list[ArchitecturePart]:
             hover += f"<br>output stride {row.output_stride}, receptive field {row.receptive_field} px"
         macs = int(row.macs) // report.batch_size
         if stage == "stem":
-            stride = prod(layer.stride for layer in network.stem if layer.type in ("Conv2d", "MaxPool2d"))
+            stride = prod(layer.stride for layer in network.stem if layer.type in _STRIDED)
             parts.append(ArchitecturePart(stage, f"stem · {spec.stem}", f"{shape[1]} ch · stride {stride}",
                                           shape[1], macs, _size(shape), _inner(network.stem), "", hover))
         elif stage == "head":
@@ -361,12 +378,12 @@ def architecture_parts(report: Report) -> list[ArchitecturePart]:
         else:
             members, kind = blocks[stage], spec.stage_blocks[index]  # stage rows come in order
             first = members[0]
-            widths = f"{spec.widths[index]} → {shape[1]} ch" if kind == "bottleneck" else f"{shape[1]} ch"
+            widths = f"{spec.widths[index]} → {shape[1]} ch" if BLOCKS[kind].expansion > 1 else f"{shape[1]} ch"
             stride = max(layer.stride for layer in first.branch)  # the first block's branch carries it
             index += 1
             parts.append(ArchitecturePart(
                 stage, f"{stage} · {kind} × {len(members)}", f"{widths} · stride {stride}", shape[1], macs,
-                _size(shape), _inner(first.branch), _shortcut_text(first, len(members)), hover))
+                _size(shape), _inner(first.branch), _shortcut_text(first, len(members), kind), hover))
     return parts
 
 

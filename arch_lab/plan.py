@@ -54,7 +54,8 @@ Shape = tuple[int, ...]
 
 ROLES = ("stem", "branch", "shortcut", "se", "head")
 """What a layer does: part of the stem, of a block's residual branch, of its shortcut, of its
-attention (squeeze-excitation, ECA), or of the classifier head."""
+attention (squeeze-excitation, ECA, and the attention inside split-attention and selective-kernel convs), or
+of the classifier head."""
 CONV_TYPES = frozenset({"Conv2d", "StdConv2d", "Conv1d", "BlurPool2d"})
 """Layer types that are convolutions (their MACs count; fvcore counts their outputs as activations)."""
 
@@ -249,10 +250,10 @@ def _split_attention(step: SplitAttention, shape: Shape) -> Counted:
     mid = step.out_channels * step.radix
     conv = _conv(Conv("", mid, 3, step.stride, step.groups * step.radix), f"{n}.conv", shape, "branch")
     bn0 = _norm(step.norm0, f"{n}.bn0", conv.output_shape, "branch", step.act)
-    pooled = (step.out_channels, 1, 1)
-    fc1 = _conv(Conv("", step.attn_channels, 1, groups=step.groups, bias=True), f"{n}.fc1", pooled, "branch")
-    bn1 = _norm(step.norm1, f"{n}.bn1", fc1.output_shape, "branch", step.act)
-    fc2 = _conv(Conv("", mid, 1, groups=step.groups, bias=True), f"{n}.fc2", fc1.output_shape, "branch")
+    pooled = (step.out_channels, 1, 1)  # the attention over the radix splits
+    fc1 = _conv(Conv("", step.attn_channels, 1, groups=step.groups, bias=True), f"{n}.fc1", pooled, "se")
+    bn1 = _norm(step.norm1, f"{n}.bn1", fc1.output_shape, "se", step.act)
+    fc2 = _conv(Conv("", mid, 1, groups=step.groups, bias=True), f"{n}.fc2", fc1.output_shape, "se")
     return (conv, bn0, fc1, bn1, fc2), (step.out_channels, *conv.output_shape[1:])
 
 
@@ -278,10 +279,10 @@ def _selective_kernel(step: SelectiveKernel, shape: Shape) -> Counted:
         conv = _conv(Conv("", step.out_channels, 3, step.stride, step.groups, dilation=dilation), f"{n}.paths.{i}.conv",
                      taken, "branch")
         layers += [conv, _norm(step.norm, f"{n}.paths.{i}.bn", conv.output_shape, "branch", step.act)]
-    pooled = (step.out_channels, 1, 1)
-    reduce = _conv(Conv("", step.attn_channels, 1), f"{n}.attn.fc_reduce", pooled, "branch")
-    bn = _norm(step.attn_norm, f"{n}.attn.bn", reduce.output_shape, "branch", step.act)
-    select = _conv(Conv("", step.out_channels * paths, 1), f"{n}.attn.fc_select", reduce.output_shape, "branch")
+    pooled = (step.out_channels, 1, 1)  # the attention over the paths
+    reduce = _conv(Conv("", step.attn_channels, 1), f"{n}.attn.fc_reduce", pooled, "se")
+    bn = _norm(step.attn_norm, f"{n}.attn.bn", reduce.output_shape, "se", step.act)
+    select = _conv(Conv("", step.out_channels * paths, 1), f"{n}.attn.fc_select", reduce.output_shape, "se")
     return (*layers, reduce, bn, select), layers[0].output_shape
 
 

@@ -165,3 +165,21 @@ def test_bad_scale_and_nothing_to_draw():
     with pytest.raises(SpecError, match="^scale: 'flops' is not allowed"):
         architecture(analyse(load_preset("resnet18")), scale="flops")
     assert architecture([]).layout.annotations[0].text == "Add a design to draw it"
+
+
+def test_timm_family_designs_show_their_blur_pools_attention_and_projections():
+    from arch_lab.timm_family import from_timm
+
+    blur = architecture(analyse(from_timm("resnetblur18")))
+    # the stem's 3x3/1 max-pool then the blur pool that halves; a stage's strided 3x3 runs at stride 1, then blurs
+    assert [label for label, _ in inner(blur, 0, "stem")][-2:] == ["3×3 max-pool", "3×3 blur-pool /2"]
+    assert [label for label, _ in inner(blur, 0, "layer2")] == ["3×3, 128", "3×3 blur-pool /2", "3×3, 128"]
+    eca = architecture(analyse(from_timm("ecaresnet26t")))
+    assert texts(eca, 0, "note")["layer1"].endswith(" · ECA k=5")  # 256 channels: int(|log2 256 + 1| / 2) = 4 -> 5
+    senet = architecture(analyse(from_timm("senet154")))
+    assert texts(senet, 0, "note")["layer2"].startswith("shortcut: 3×3 conv /2 → BN (block 1)")
+    assert texts(senet, 0, "note")["layer2"].endswith(" · SE 512→32→512")  # make_divisible(512 / 16, 8)
+    for name, text in (("resnest14d", " · split attention"), ("skresnet18", " · selective-kernel attention")):
+        assert texts(architecture(analyse(from_timm(name))), 0, "note")["layer1"].endswith(text), name
+    gn = architecture(analyse(from_timm("resnet50_gn")))
+    assert texts(gn, 0, "note")["layer2"] == "shortcut: 1×1 conv /2 → GN (block 1), identity (blocks 2-4)"
