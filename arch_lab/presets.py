@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 PRESET_DIR: Traversable = files("arch_lab") / "preset_files"
+TIMM_PREFIX = "timm:"
+"""Preset names with this prefix are timm models (``timm:resnet50d``)."""
 
 
 def list_presets() -> list[str]:
@@ -32,7 +34,12 @@ def preset_source(name: str) -> str:
 
 @cache
 def load_preset(name: str) -> ResNetSpec:
-    """The preset's spec; an unknown name raises SpecError suggesting the closest names."""
+    """The preset's spec; ``timm:<model>`` is timm's model (:func:`arch_lab.timm_family.from_timm`). An
+    unknown name raises SpecError suggesting the closest names."""
+    if isinstance(name, str) and name.startswith(TIMM_PREFIX):
+        from arch_lab.timm_family import from_timm  # reads the catalog: only when a timm model is asked for
+
+        return from_timm(name)
     data = _preset_json(name)
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != "source"}

@@ -24,14 +24,13 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from arch_lab.errors import SpecError
+from arch_lab.presets import TIMM_PREFIX
 from arch_lab.spec import ResNetSpec
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-PREFIX = "timm:"
-"""How pickers and the CLI name a timm model among the presets (``timm:resnet50d``)."""
 MAX_NAME = 80
 """Longer text is no timm model name (tag included); refused before the closest-name search."""
 
@@ -58,7 +57,7 @@ def _entry(name: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(name, str) or len(name) > MAX_NAME:
         shown = f"text of {len(name):,} characters" if isinstance(name, str) else f"a {type(name).__name__}"
         raise SpecError("timm", f"{shown} is not a timm model name (at most {MAX_NAME} characters, e.g. resnet50d)")
-    model, _, tag = name.removeprefix(PREFIX).partition(".")
+    model, _, tag = name.removeprefix(TIMM_PREFIX).partition(".")
     data = catalog()
     if model in data["unsupported"]:
         raise SpecError("timm", f"{model!r} is a timm ResNet-family model the spec cannot express: "
@@ -97,7 +96,7 @@ def timm_accuracy(name: str) -> tuple[TimmAccuracy, ...]:
     """timm's published ImageNet-1k results for ``name``'s pretrained tags (a given tag's only; the
     default tag first otherwise), in the catalog's order; empty where timm publishes none."""
     model, entry = _entry(name)
-    tag = name.removeprefix(PREFIX).partition(".")[2] or (entry["tags"][0] if entry["tags"] else "")
+    tag = name.removeprefix(TIMM_PREFIX).partition(".")[2] or (entry["tags"][0] if entry["tags"] else "")
     return tuple(TimmAccuracy(**row) for row in entry["accuracy"] if row["tag"] == tag)
 
 

@@ -65,3 +65,31 @@ def test_unknown_preset_in_a_real_process_has_no_traceback():
 def test_missing_file(capsys):
     assert main(["show", "no/such/file.json"]) == 2
     assert "cannot read no/such/file.json" in capsys.readouterr().err
+
+
+def test_presets_lists_timms_models_and_why_some_are_not_expressible(capsys):
+    from arch_lab.timm_family import timm_models, unsupported_timm_models
+
+    assert main(["presets", "--timm"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [f"timm:{name}" for name in timm_models()]
+    notes = [line for line in lines if line.startswith("#")]
+    assert len(notes) == len(unsupported_timm_models()) and any("regnetv_040: not expressible: RegNetV" in n
+                                                                 for n in notes)
+
+
+def test_timm_models_are_designs_for_every_command(capsys):
+    from arch_lab.timm_family import from_timm
+
+    assert main(["show", "timm:resnet50d.a1_in1k"]) == 0
+    assert ResNetSpec.from_dict(json.loads(capsys.readouterr().out)) == from_timm("resnet50d")
+    assert main(["analyse", "timm:seresnet18"]) == 0
+    assert "11.780" in capsys.readouterr().out  # timm's seresnet18: 11,779,624 parameters (SE widths of 8 at least)
+
+
+def test_an_unknown_timm_model_is_one_line_and_exit_2():
+    result = subprocess.run([sys.executable, "-m", "arch_lab", "analyse", "timm:resnet50x"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: timm: 'resnet50x' is not a supported timm model; nearest: resnet50, resnet50t, resnet50s, resnet50d"]
