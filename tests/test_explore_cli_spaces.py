@@ -75,8 +75,8 @@ def test_space_files_must_be_small_regular_files(tmp_path):
 
 
 def test_every_built_in_space_parses_and_says_where_it_comes_from():
-    assert list_spaces() == sorted(["resnet50-neighbourhood", "cifar-resnet-depth", "anynetx-400mf", "anynetx-4gf",
-                                   "regnetx-400mf", "regnetx-4gf"])
+    assert list_spaces() == sorted(["resnet50-neighbourhood", "resnet50-tricks", "cifar-resnet-depth", "anynetx-400mf",
+                                   "anynetx-4gf", "regnetx-400mf", "regnetx-4gf"])
     for name in list_spaces():
         assert load_space(name).name == name
 

@@ -84,3 +84,21 @@ def test_anynetx_spaces_adjust_every_draw_and_their_source_says_so(name):
     for spec in result.specs():
         for stage in range(spec.num_stages):
             assert spec.stage_inner_width(stage) % spec.group_width[stage] == 0
+
+
+def test_the_tricks_space_samples_the_timm_family_fields_and_holds_timms_resnet50_variants():
+    """Its grid is every combination; the ones timm builds are timm's models, counted as analyse() counts them."""
+    from arch_lab.timm_family import from_timm
+
+    result = explore("resnet50-tricks", None, method="grid")
+    assert result.accepted == 3 * 2 * 2 * 3 * 3 * 2 - 3 * 2 * 2 * 3 * 2  # ECA with an SE ratio is no design
+    rows = {(r["stem"], r["shortcut"], r["attention"] if r["attention"] == r["attention"] else None,
+             r["anti_alias"], r["stem_pool"] if r["stem_pool"] == r["stem_pool"] else None, r["se_ratio"]):
+            (r["params"], r["macs"]) for r in result.table.to_dict("records")}
+    for name, key in (("resnet50d", ("deep", "avg_down", None, "none", None, 0.0)),
+                      ("ecaresnet50d", ("deep", "avg_down", "eca", "none", None, 0.0)),
+                      ("resnetaa50d", ("deep", "avg_down", None, "avg", None, 0.0)),
+                      ("resnetblur50d", ("deep", "avg_down", None, "blur", None, 0.0)),
+                      ("resnet50t", ("deep_tiered", "avg_down", None, "none", None, 0.0))):
+        report = analyse(from_timm(name))
+        assert rows[key] == (report.params, report.macs), name

@@ -10,7 +10,8 @@ otherwise one value is drawn and shared by all stages (or a whole per-stage list
 ``choices``). The stage count is the base design's.
 
 A RegNet space samples the generator's parameters instead (``"regnet": {"depth": ..., "w0": ..., "wa": ...,
-"wm": ..., "group_width": ..., "bottleneck_ratio": ..., "se_ratio": ...}``, the last two optional):
+"wm": ..., "group_width": ..., "bottleneck_ratio": ..., "se_ratio": ..., "rounding": ...}``, the last three
+optional; ``rounding`` is torchvision's or the paper's, see :func:`arch_lab.regnet`):
 each design is :func:`arch_lab.regnet` of the drawn values, with the base's stem width, classes and
 input size, then any ``fields`` on top; the stage count is whatever the generator makes.
 """
@@ -42,7 +43,7 @@ MAX_SPACE_NAME = 40
 """Leaves room for the ``-<index>`` suffix of design names within a spec name's 60 characters."""
 MAX_TEXT = 2_000
 MAX_CONSTRAINTS = 16
-REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck_ratio", "se_ratio")
+REGNET_KEYS = ("depth", "w0", "wa", "wm", "group_width", "bottleneck_ratio", "se_ratio", "rounding")
 REGNET_REQUIRED = REGNET_KEYS[:5]
 REGNET = "regnet."
 """Prefix of the sampled generator parameters among a draw's values (``regnet.w0``)."""

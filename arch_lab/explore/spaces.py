@@ -83,7 +83,9 @@ REGNET_SOURCE = (
     "arch_lab.regnet(w0, wa, wm, depth, group_width) with bottleneck ratio 1 and no SE; ranges are pycls's sweep "
     "sampler defaults (pycls/sweep/samplers.py): depth 12-28, w0 8-256 (quantum 8), wa 8-256 (quantum 0.1), "
     "wm 2-3 (quantum 0.001), all log-uniform, group width 8-128 (quantum 8), and exactly 4 stages as in the "
-    "paper's RegNet; regime: the {band} MACs band below the nominal {nominal}")
+    "paper's RegNet; a stage's 3x3 width is made a multiple of its group width with torchvision's rounding "
+    "(\"rounding\": \"torchvision\"; \"pycls\" gives the paper's, e.g. timm's regnetx_004 instead of "
+    "torchvision's regnet_x_400mf); regime: the {band} MACs band below the nominal {nominal}")
 
 
 def _regnetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
@@ -99,13 +101,34 @@ def _regnetx(name: str, band: str, low: float, high: float) -> dict[str, Any]:
             "wa": {"log_uniform": [8, 256], "quantum": 0.1},
             "wm": {"log_uniform": [2, 3], "quantum": 0.001},
             "group_width": {"log_uniform": [8, 128], "quantum": 8},
+            "rounding": {"choices": ["torchvision"]},
         },
         "constraints": ["num_stages==4", f"{low:g}<=macs<={high:g}"],
     }
 
 
+RESNET50_TRICKS: dict[str, Any] = {
+    "name": "resnet50-tricks",
+    "description": "ResNet-50 with the tricks of timm's ResNet family: stem, stem pool, shortcut, attention and "
+                   "anti-aliasing.",
+    "source": "He et al. 2019, 'Bag of Tricks' (arXiv 1812.01187: the deep stem and ResNet-D shortcut) as timm builds "
+              "its ResNet-50 variants (timm resnet50, resnet50c/d/t, seresnet50, ecaresnet50d, resnetaa50d, "
+              "resnetblur50d, and ResNet-RS's conv stem pool, arXiv 2103.07579): every combination of those choices "
+              "on resnet50's stages; SE at 1/16 or 1/4 (ResNet-RS), ECA with its adaptive kernel (arXiv 1910.03151)",
+    "base": "timm:resnet50d",
+    "fields": {
+        "stem": {"choices": ["classic", "deep", "deep_tiered"]},
+        "stem_pool": {"choices": [None, "conv"]},
+        "shortcut": {"choices": ["projection", "avg_down"]},
+        "attention": {"choices": [None, "eca"]},
+        "se_ratio": {"choices": [0.0, 0.0625, 0.25]},
+        "anti_alias": {"choices": ["none", "avg", "blur"]},
+    },
+}
+"""A space over the timm-family fields (ECA with an SE ratio is no design: those draws are rejected)."""
+
 BUILTIN_SPACES: dict[str, dict[str, Any]] = {space["name"]: space for space in (
-    RESNET50_NEIGHBOURHOOD, CIFAR_RESNET_DEPTH,
+    RESNET50_NEIGHBOURHOOD, RESNET50_TRICKS, CIFAR_RESNET_DEPTH,
     _anynetx("anynetx-400mf", "360M-400M", 360e6, 400e6), _anynetx("anynetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9),
     _regnetx("regnetx-400mf", "360M-400M", 360e6, 400e6), _regnetx("regnetx-4gf", "3.6G-4.0G", 3.6e9, 4.0e9))}
 
