@@ -10,8 +10,8 @@ import pytest
 from arch_lab import LimitError, Report, ResNetSpec, SpecError, analyse, load_preset
 from arch_lab.analysis import METRICS
 
-LAYER_COLUMNS = ["name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups", "params", "macs",
-                 "role", "block"]
+LAYER_COLUMNS = ["name", "type", "stage", "input_shape", "output_shape", "kernel", "stride", "groups", "dilation",
+                 "params", "macs", "role", "block"]
 STAGE_COLUMNS = ["stage", "output_shape", "params", "macs", "params_share", "macs_share", "output_stride",
                  "receptive_field"]
 
@@ -104,8 +104,8 @@ def test_to_dict_is_json_with_the_same_keys():
     assert list(data["layers"][0]) == LAYER_COLUMNS and list(data["stages"][0]) == STAGE_COLUMNS
     assert data["layers"][0] == {"name": "conv1.0", "type": "Conv2d", "stage": "stem", "input_shape": [2, 3, 224, 224],
                                  "output_shape": [2, 32, 112, 112], "kernel": 3, "stride": 2, "groups": 1,
-                                 "params": 3 * 32 * 9, "macs": 2 * 3 * 32 * 9 * 112 * 112, "role": "stem",
-                                 "block": ""}
+                                 "dilation": 1, "params": 3 * 32 * 9, "macs": 2 * 3 * 32 * 9 * 112 * 112,
+                                 "role": "stem", "block": ""}
     assert data["stages"][-1]["receptive_field"] is None
     assert len(data["layers"]) == len(report.layers)
     assert "macs" in data["conventions"]

@@ -108,7 +108,7 @@ BAD = [
     ({"strides": [1, 3, 2, 2]}, "strides", "1 or 2"),
     ({"block": "resblock"}, "block", "basic, bottleneck"),
     ({"block": ["basic", "bottle", "basic", "basic"]}, "block[1]", "basic, bottleneck"),
-    ({"stem": "patchify"}, "stem", "classic, deep, cifar"),
+    ({"stem": "patchify"}, "stem", "classic, deep, deep_tiered, cifar, simple"),
     ({"shortcut": "B"}, "shortcut", "projection, avg_down, zero_pad, conv"),
     ({"groups": 32}, "groups", "basic blocks"),
     ({"width_per_group": 128}, "width_per_group", "basic blocks"),

@@ -144,7 +144,7 @@ def test_list_text_accepts_spaces_and_commas():
     ({"depths": "2, 2, 2"}, "widths", "has 4 entries but depths has 3 stages"),
     ({"depths": "2, 0, 2, 2"}, "depths[1]", "too small"),
     ({"groups": 32}, "groups", "basic blocks"),
-    ({"stem": "fancy"}, "stem", "choose one of classic, deep, cifar"),
+    ({"stem": "fancy"}, "stem", "choose one of classic, deep, deep_tiered, cifar"),
     ({"groups": None}, "groups", "None is not an integer"),
     ({"input_height": 16, "input_width": 16}, "input_size", "too small"),
     ({"se_ratio": 2.0}, "se_ratio", "out of range"),
