@@ -19,6 +19,7 @@ from arch_lab.analysis import Report
 from arch_lab.analysis.structure import Block, split
 from arch_lab.columns import MEDIAN, P10, P90, LatencyColumn, ratio_column
 from arch_lab.errors import SpecError
+from arch_lab.latency.reliability import MARK, problems, unreliable
 from arch_lab.plan import Layer, plan
 
 PALETTE = tuple(px.colors.qualitative.Plotly) + tuple(px.colors.qualitative.Dark2)
@@ -108,7 +109,8 @@ def _horizontal(fig: go.Figure, count: int, names: Sequence[str]) -> None:
 def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
     """Parameters, MACs and (when ``measured`` has a value) latency side by side: one bar per design,
     labelled with the ratio against the baseline, whose bar is outlined. Latency carries p10–p90 error
-    bars when ``measured`` includes them.
+    bars when ``measured`` includes them; a thin latency figure (few timed calls, wide spread) is hatched
+    and its ratio marked, as is every latency ratio when the baseline's figure is thin.
 
     Up to :data:`MANY_DESIGNS` designs the bars stand (names under them); beyond, they lie horizontally
     with a row per design, so sixteen names stay readable without rotating them."""
@@ -121,10 +123,14 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
     colors = design_colors(names)
     flat = len(names) > MANY_DESIGNS
     fig = panels([label for _, label, _ in metrics], gap=0.04 if flat else 0.09)
+    base = names.index(baseline) if baseline in names else 0
     for i, (col, label, scale) in enumerate(metrics):
         ratio_col = ratio_column(col)
         ratios = df[ratio_col] if ratio_col in df else pd.Series([None] * len(df))
         values = df[col] / scale
+        thin = unreliable(df, latency.batch_size) if latency is not None and col == latency.name else \
+            pd.Series(False, index=df.index)
+        thin_ratio = thin | bool(thin.iloc[base])
         errors = None
         if latency is not None and col == latency.name and {latency.at(P10), latency.at(P90)} <= set(measured):
             low, high = df[latency.at(P10).name], df[latency.at(P90).name]
@@ -135,10 +141,13 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
         error = {"error_x" if flat else "error_y": errors} if errors else {}
         fig.add_trace(go.Bar(
             **position, name=label, showlegend=False, **_axes(i), **error,
-            marker={"color": [colors[n] for n in names],
+            marker={"color": [colors[n] for n in names], "pattern": {"shape": ["/" if t else "" for t in thin]},
                     "line": {"color": "#222", "width": [2.5 if n == baseline else 0 for n in names]}},
-            text=[f"×{r:.2f}" if pd.notna(r) else "" for r in ratios], textposition="outside", cliponaxis=False,
-            hovertemplate=("%{y}<br>%{x:.3g}" if flat else "%{x}<br>%{y:.3g}") + "<extra>" + label + "</extra>",
+            text=[f"×{r:.2f}" + (f" {MARK}" if t else "") if pd.notna(r) else "" for r, t in zip(ratios, thin_ratio,
+                                                                                                strict=True)],
+            textposition="outside", cliponaxis=False, customdata=[f"<br>{MARK} thin figure" if t else "" for t in thin],
+            hovertemplate=("%{y}<br>%{x:.3g}" if flat else "%{x}<br>%{y:.3g}") + "%{customdata}<extra>" + label
+            + "</extra>",
         ))
     if flat:
         _horizontal(fig, len(metrics), names)
@@ -150,7 +159,8 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
 
 def efficiency_scatter(df: pd.DataFrame, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
     """MACs against parameters (and against latency when ``measured`` has a value), each point labelled
-    with its design; beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design)."""
+    with its design; beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design). A
+    thin latency figure is an open marker (and its label marked)."""
     if df.empty:
         return empty_figure("Add designs to compare")
     axes = [("params", "Parameters (M)", 1e6)]
@@ -159,27 +169,40 @@ def efficiency_scatter(df: pd.DataFrame, measured: Sequence[LatencyColumn] = ())
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
     fig = panels([f"MACs vs {label.split(' (')[0].lower()}" for _, label, _ in axes])
+    no_mark = pd.Series(False, index=df.index)
+    thin = {col: unreliable(df, latency.batch_size) if latency is not None and col == latency.name else no_mark
+            for col, _, _ in axes}
     if len(names) > MANY_DESIGNS:
         for i, (col, label, scale) in enumerate(axes):
             for k, name in enumerate(names):
                 fig.add_trace(go.Scatter(
                     x=[df[col].iloc[k] / scale], y=[df["macs"].iloc[k] / 1e9], mode="markers", name=name,
                     legendgroup=name, showlegend=i == 0, **_axes(i), cliponaxis=False,
-                    marker={"size": 11, "color": colors[name], "line": {"color": "#222", "width": 1}},
-                    hovertemplate=name + "<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>"))
+                    marker=_points(11, [colors[name]], thin[col].iloc[k:k + 1]),
+                    hovertemplate=name + "<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs"
+                    + (f"<br>{MARK} thin figure" if thin[col].iloc[k] else "") + "<extra></extra>"))
         fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
                           height=HEIGHT_PX + 22 * ((len(names) + 3) // 4))
     else:
         for i, (col, label, scale) in enumerate(axes):
             fig.add_trace(go.Scatter(
-                x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", text=names, **_axes(i),
+                x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", **_axes(i),
+                text=[f"{n} {MARK}" if t else n for n, t in zip(names, thin[col], strict=True)],
                 textposition=_label_positions(df[col]), showlegend=False, cliponaxis=False,
-                marker={"size": 12, "color": [colors[n] for n in names], "line": {"color": "#222", "width": 1}},
+                marker=_points(12, [colors[n] for n in names], thin[col]),
                 hovertemplate="%{text}<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>",
             ))
     _titles(fig, "x", [label for _, label, _ in axes])
     _titles(fig, "y", ["MACs (G)"] * len(axes))
     return fig
+
+
+def _points(size: int, colors: Sequence[str], thin: Sequence[bool]) -> dict:
+    """Markers of the scatter: filled and outlined, or open (a ring in the design's colour) where the figure
+    is thin."""
+    return {"size": size, "color": list(colors), "symbol": ["circle-open" if t else "circle" for t in thin],
+            "line": {"color": [c if t else "#222" for c, t in zip(colors, thin, strict=True)],
+                     "width": [2.5 if t else 1 for t in thin]}}
 
 
 def _label_positions(x: pd.Series) -> list[str]:
@@ -223,7 +246,9 @@ def stage_breakdown(reports: Sequence) -> go.Figure:
 
 
 def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
-    """Median latency (p10-p90 as error bars) and throughput against batch size, a line per design.
+    """Median latency (p10-p90 as error bars) and throughput against batch size, a line per design; a thin
+    point (few timed calls, wide spread) is an open marker, says why on hover, and the legend says what
+    open markers mean.
 
     ``frames`` maps a design name to its ``LatencyResult.to_frame()`` (a row per batch size)."""
     frames = {name: f[f["median_ms"].notna()] for name, f in frames.items() if not f.empty}
@@ -232,17 +257,28 @@ def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
         return empty_figure("Measure latency to see it against batch size")
     colors = design_colors(list(frames))
     fig = panels(["Latency vs batch size (ms)", "Throughput vs batch size (images/s)"])
+    any_thin = False
     for name, frame in frames.items():
         errors = None
         if {"p10_ms", "p90_ms"} <= set(frame.columns):
             errors = {"type": "data", "array": frame["p90_ms"] - frame["median_ms"],
                       "arrayminus": frame["median_ms"] - frame["p10_ms"], "visible": True}
-        style = {"mode": "lines+markers", "line": {"color": colors[name]}, "legendgroup": name, "name": name}
+        why = ["; ".join(problems(row.get("count"), row.get("median_ms"), row.get("p90_ms")))
+               if "count" in frame else "" for row in frame.to_dict("records")]
+        thin = [bool(w) for w in why]
+        any_thin = any_thin or any(thin)
+        style = {"mode": "lines+markers", "line": {"color": colors[name]}, "legendgroup": name, "name": name,
+                 "marker": _points(9, [colors[name]] * len(frame), thin),
+                 "customdata": [f"<br>{MARK} {w}" if w else "" for w in why]}
         fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["median_ms"], error_y=errors, **_axes(0),
-                                 hovertemplate="batch %{x}: %{y:.3g} ms<extra>" + name + "</extra>", **style))
-        fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["throughput_img_s"], showlegend=False, **_axes(1),
-                                 hovertemplate="batch %{x}: %{y:.4g} images/s<extra>" + name + "</extra>",
+                                 hovertemplate="batch %{x}: %{y:.3g} ms%{customdata}<extra>" + name + "</extra>",
                                  **style))
+        fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["throughput_img_s"], showlegend=False, **_axes(1),
+                                 hovertemplate="batch %{x}: %{y:.4g} images/s%{customdata}<extra>" + name
+                                 + "</extra>", **style))
+    if any_thin:  # a legend entry only, to say what the open markers mean
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{MARK} open marker: thin figure (few "
+                                 "timed calls or a wide spread)", marker=_points(9, ["#666"], [True]), **_axes(0)))
     batches = sorted({int(b) for f in frames.values() for b in f["batch_size"]})
     ticks = {"type": "log", "tickvals": batches, "ticktext": [str(b) for b in batches]}
     _titles(fig, "x", ["batch size"] * 2, **ticks)

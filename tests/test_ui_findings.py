@@ -151,8 +151,8 @@ def test_thin_latency_statistics_are_flagged_and_the_csv_keeps_the_conditions():
     store = {load_preset("resnet18").key(): {"rows": [row], "device": "CPU: x, 2 threads", "threads": 2,
                                              "dtype": "fp32", "mode": "eager", "channels_last": False,
                                              "summary": {}, "settings": "fp32, eager"}}
-    table, _, path = show(ds, store)
-    assert "only 3 timed calls" in table.iloc[0]["warning"]
+    _, table, _, path = show(ds, store)
+    assert table.iloc[0]["reliable?"] == "⚠ 3 timed calls, p90 1.50× median"
     csv = pd.read_csv(path)
     assert {"device", "dtype", "mode", "threads", "p10_ms", "p90_ms"} <= set(csv.columns)
     assert [s.name for s in checked_designs(ds, ["resnet50"])] == ["resnet50"]  # a subset can be timed

@@ -14,8 +14,9 @@ import gradio as gr
 import pandas as pd
 
 from arch_lab import charts
-from arch_lab.columns import RATIO_SUFFIX
+from arch_lab.columns import MEDIAN, RATIO_SUFFIX
 from arch_lab.errors import SpecError
+from arch_lab.latency.reliability import MARK, MIN_TIMED_CALLS, unreliable
 from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
@@ -77,6 +78,9 @@ def refresh(designs: DesignSet, latency: LatencyStore, groups: Any = DEFAULT_GRO
     note = EMPTY_HINT if not len(designs) else (
         f"{len(designs)} design(s), counts per {per}; ratios (**×base**) are against the baseline "
         f"**{escape_markdown(baseline)}** — change it on the Design tab.")
+    if any(unreliable(df, column.batch_size).any() for column in measured if column.metric == MEDIAN):
+        note += (f" {MARK} marks a latency figure, and every ratio built on it, that rests on fewer than "
+                 f"{MIN_TIMED_CALLS} timed calls or a wide spread: the Latency tab says what budget it needs.")
     csv = write_comparison_csv(csv_table(df, designs.designs, baseline)) if len(designs) else None
     return (note, comparison_view(df, baseline, groups, measured), csv,
             charts.metric_bars(df, baseline, measured), charts.efficiency_scatter(df, measured),

@@ -216,7 +216,8 @@ def build(designs: gr.State) -> None:
             with gr.Row():
                 x = gr.Dropdown(label="x", choices=METRICS, value="macs", min_width=120)
                 y = gr.Dropdown(label="y", choices=METRICS, value="params", min_width=120)
-                known = gr.Checkbox(label="show published torchvision models (ImageNet acc@1)", value=True)
+                known = gr.Checkbox(label="show published torchvision models", value=True, elem_id="explore-known",
+                                    info="labelled with their ImageNet acc@1")
             plot = gr.Plot(value=empty_figure(EMPTY_LINE), label="Designs and Pareto front", elem_id="explore-scatter")
             edf_metric = gr.Dropdown(label="EDF of", choices=METRICS, value="params", min_width=120,
                                      info="fraction of designs with a value <= x; the previous run is overlaid")

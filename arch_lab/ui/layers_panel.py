@@ -53,7 +53,7 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
         other = gr.Dropdown(label="Draw beside it", choices=[("nothing", NONE)], value=NONE, min_width=200,
                             info="a second design for the diagram")
         scale = gr.Radio(label="Diagram to scale of", choices=SCALES, value="channels", min_width=200)
-    summary = gr.Markdown(EMPTY_LINE)
+    summary = gr.Markdown(EMPTY_LINE, elem_id="layers-summary")
     diagram = gr.Plot(value=charts.empty_figure("Pick a design"), label="Architecture", elem_id="architecture")
     stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
                           elem_id="stages-table")
@@ -94,17 +94,31 @@ def picked(ds: DesignSet, value: Any) -> ResNetSpec | None:
     raise SpecError("design", "pick a design from the list")
 
 
+def _label(value: Any) -> str:
+    """A picker value as the user reads it: the design's or the preset's name."""
+    return str(value).partition(":")[2][:60] or str(value)[:60]
+
+
 @handler
 def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") -> tuple[Any, ...]:
-    """The picked design's summary line, stage table, layer table and diagram (beside a second one)."""
+    """The picked design's summary line, stage table, layer table and diagram (beside a second one).
+
+    What is shown is always the picked design or a message naming it: a design that cannot be analysed
+    (over a limit at this batch size, gone from the set) empties the tables and the diagram and says why,
+    so the previous design's figures never stay on screen under the new pick."""
     if scale not in dict(SCALES).values():
         raise SpecError("scale", "choose channels or MACs")
-    spec = picked(ds, value)
-    if spec is None:
-        return EMPTY_LINE, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure("Pick a design")
-    report = analyse(spec, batch_size=ds.batch_size)
-    second = picked(ds, other)
-    reports = [report] if second is None else [report, analyse(second, batch_size=ds.batch_size)]
+    try:
+        spec = picked(ds, value)
+        if spec is None:
+            return EMPTY_LINE, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure("Pick a design")
+        report = analyse(spec, batch_size=ds.batch_size)
+        second = picked(ds, other)
+        reports = [report] if second is None else [report, analyse(second, batch_size=ds.batch_size)]
+    except SpecError as exc:
+        names = " beside ".join(f"**{escape_markdown(_label(v))}**" for v in (value, other) if v not in (None, NONE))
+        line = f"✗ Cannot show {names} — {escape_markdown(str(exc)[:400])}"
+        return line, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure(f"{_label(value)}: not analysed (see above)")
     c, h, w = report.spec.in_channels, *report.input_size
     n = ds.batch_size
     line = (f"**{escape_markdown(spec.name)}**: input {n}×{c}×{h}×{w} → {len(report.layers)} layers, "

@@ -23,6 +23,7 @@ from arch_lab.display import (
     si_text,
     text,
 )
+from arch_lab.latency.reliability import MARK, unreliable
 
 # (column in compare(), header in the app, divisor, decimals)
 METRICS = (
@@ -32,7 +33,7 @@ METRICS = (
     ("weights_fp32_mb", "weights fp32 (MB)", 1, 1),
     ("train_step_mb", "train step (MB)", 1, 1),
 )
-LEADING_COLUMNS = (("depths", "depths"), ("widths", "widths"))
+LEADING_COLUMNS = (("depths", "depths"), ("widths", "widths"), ("strides", "strides"))
 """Shown before the metrics: what a student usually changes."""
 TRAILING_COLUMNS = (("block", "block"), ("groups", "groups"), ("width_per_group", "width/group"), ("stem", "stem"),
                     ("shortcut", "shortcut"), ("input_size", "input"))
@@ -44,7 +45,7 @@ def escape_markdown(value: str) -> str:
 
 
 COLUMN_GROUPS = {
-    "shape": "depths, widths",
+    "shape": "depths, widths, strides",
     "size": "params, MACs",
     "memory": "activations, weights, train step",
     "ratios": "×base ratios",
@@ -67,15 +68,28 @@ def comparison_view(df: pd.DataFrame, baseline: str | None = None, groups: Seque
     if df.empty:
         return pd.DataFrame(columns=["design", *(m[1] for m in METRICS if _METRIC_GROUP[m[0]] in groups)])
     out = pd.DataFrame({"design": [f"{n} (baseline)" if n == baseline else str(n) for n in df["name"]]})
+    latency = {column.name: column for column in measured}
+    base = list(df["name"]).index(baseline) if baseline in set(df["name"]) else 0
     ratios = {}
     for col, header, scale, digits in _metric_columns(df, measured):
         if _METRIC_GROUP.get(col, "latency") not in groups:
             continue
-        out[header] = (pd.to_numeric(df[col], errors="coerce") / scale).round(digits)
+        values = pd.to_numeric(df[col], errors="coerce") / scale
+        ratio = ratio_column(col)
+        ratio_values = pd.to_numeric(df[ratio], errors="coerce") if ratio in df else None
+        if col in latency:  # a measured figure: marked where it is thin, and so is a ratio built on it
+            thin = unreliable(df, latency[col].batch_size)
+            out[header] = marked(values, digits, thin)
+            if ratio_values is not None:
+                ratio_values = marked(ratio_values, 2, thin | bool(thin.iloc[base]))
+        else:
+            out[header] = values.round(digits)
+            if ratio_values is not None:
+                ratio_values = ratio_values.round(2)
         if col == "macs" and "details" in groups:
             out["input"] = [text(v) for v in df["input_size"]]
-        if (ratio := ratio_column(col)) in df:
-            ratios[f"{header.split(' (')[0]} ×base"] = pd.to_numeric(df[ratio], errors="coerce").round(2)
+        if ratio_values is not None:
+            ratios[f"{header.split(' (')[0]} ×base"] = ratio_values
     if "ratios" in groups:
         for header, values in ratios.items():
             out[header] = values
@@ -89,6 +103,13 @@ def comparison_view(df: pd.DataFrame, baseline: str | None = None, groups: Seque
             if col != "input_size":
                 out[header] = [text(v) for v in df[col]]
     return out
+
+
+def marked(values: pd.Series, digits: int, thin: pd.Series) -> list[str]:
+    """Figures as text with ``digits`` decimals and :data:`~arch_lab.latency.reliability.MARK` beside the
+    thin ones ("" where there is none)."""
+    return ["" if pd.isna(v) else f"{v:.{digits}f}" + (f" {MARK}" if flag else "")
+            for v, flag in zip(values, thin, strict=True)]
 
 
 PINNED_COLUMNS = 3
