@@ -245,6 +245,63 @@ def stage_breakdown(reports: Sequence) -> go.Figure:
     return fig
 
 
+BLOCK_SYMBOLS = {"basic": "circle", "bottleneck": "square", "res_bottleneck": "diamond"}
+"""Marker per block type in :func:`block_params` (another type gets a triangle)."""
+
+
+def block_rows(report: Report) -> pd.DataFrame:
+    """A row per stage: its block type, depth, output channels and the parameters (and MACs per image) of
+    one of its blocks, shortcut excluded. The block is the stage's last, whose input has the stage's own
+    width (the first also changes the width, and its projection shortcut is a cost of the stage, not of the
+    block type), so two stages of equal output width compare block for block. Read from the report's layer
+    table (its ``block`` and ``role`` columns)."""
+    layers = report.layers[(report.layers["block"] != "") & (report.layers["role"] != "shortcut")]
+    rows = []
+    for index, (stage, members) in enumerate(layers.groupby("stage", sort=False)):
+        blocks = list(dict.fromkeys(members["block"]))
+        last = members[members["block"] == blocks[-1]]
+        rows.append({"stage": stage, "block": report.spec.stage_blocks[index], "blocks": len(blocks),
+                     "channels": int(last["output_shape"].iloc[-1][1]), "params": int(last["params"].sum()),
+                     "macs": int(last["macs"].sum()) // report.batch_size,
+                     "path": " → ".join(f"{k}×{k} {shape[1]}" + (f" g{g}" if g > 1 else "") for k, shape, g in
+                                        zip(last["kernel"], last["output_shape"], last["groups"], strict=True)
+                                        if pd.notna(k))})
+    return pd.DataFrame(rows)
+
+
+def block_params(reports: Sequence[Report]) -> go.Figure:
+    """Parameters of one block against its output channels, a line per design and a marker per block type:
+    at equal output width a bottleneck block (1×1 down to a quarter, 3×3, 1×1 up) holds several times fewer
+    parameters than a basic one (two full-width 3×3), which is why ResNet-50 is deeper than ResNet-34 at a
+    similar size. Hover gives each block's layers and MACs."""
+    if not reports:
+        return empty_figure("Add designs to compare")
+    names = [str(r.name) for r in reports]
+    colors = design_colors(names)
+    tables = [block_rows(report) for report in reports]
+    fig = panels(["Parameters of one block vs its output channels (shortcut not counted)"])
+    for name, rows in zip(names, tables, strict=True):
+        fig.add_trace(go.Scatter(
+            x=rows["channels"], y=rows["params"] / 1e6, mode="lines+markers", name=name, cliponaxis=False,
+            line={"color": colors[name], "width": 1.5},
+            marker={"size": 11, "color": colors[name], "line": {"color": "#222", "width": 1},
+                    "symbol": [BLOCK_SYMBOLS.get(b, "triangle-up") for b in rows["block"]]},
+            customdata=list(zip(rows["stage"], rows["block"], rows["blocks"], rows["path"], rows["macs"] / 1e6,
+                                strict=True)),
+            hovertemplate=name + " %{customdata[0]}: %{customdata[1]} × %{customdata[2]}<br>%{x} output channels, "
+                          "%{y:.3f} M params per block<br>%{customdata[3]}<br>%{customdata[4]:.1f} MMACs per "
+                          "block per image<extra></extra>"))
+    for block, symbol in BLOCK_SYMBOLS.items():  # legend entries for the marker shapes
+        if any(block in r.spec.stage_blocks for r in reports):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{block} block",
+                                     marker={"symbol": symbol, "size": 10, "color": "#999"}))
+    channels = sorted({int(c) for rows in tables for c in rows["channels"]})
+    _titles(fig, "x", ["output channels of the block"], type="log", tickvals=channels,
+            ticktext=[str(c) for c in channels])
+    _titles(fig, "y", ["parameters per block (M)"], type="log")
+    return fig
+
+
 def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
     """Median latency (p10-p90 as error bars) and throughput against batch size, a line per design; a thin
     point (few timed calls, wide spread) is an open marker, says why on hover, and the legend says what
@@ -296,6 +353,11 @@ _INNER_X, _INNER_STEP, _INNER_WIDTH = 1.35, 0.6, 0.46
 """Where the inner-structure boxes of a row start, how far apart they are and how wide (x units; the
 stage boxes take x 0..1)."""
 _INNER_HEIGHT = 0.9
+_INNER_MIN = 0.1
+"""Least height of an inner box (about 6 px): a 64-channel conv beside a 2048-channel one stays a box, not a
+hairline."""
+_LABEL_ROOM = 0.5
+"""An inner box at least this tall holds its two-line label; a shorter one has it written just above."""
 
 
 @dataclass(frozen=True)
@@ -450,12 +512,15 @@ def architecture(reports: Report | Sequence[Report], scale: str = "channels") ->
             notes.append({**ref, "name": f"{i}:{part.stage}:size", "x": 0.52, "y": top - 1.45, "showarrow": False,
                           "xanchor": "left", "font": {"size": 11, "color": "#555"}, "text": part.output})
             for j, (label, channels) in enumerate(part.inner):
-                x0, height = _INNER_X + j * _INNER_STEP, _INNER_HEIGHT * channels / tallest
+                x0, height = _INNER_X + j * _INNER_STEP, max(_INNER_MIN, _INNER_HEIGHT * channels / tallest)
+                low, high = top - 0.5 - height / 2, top - 0.5 + height / 2
                 shapes.append({**ref, "type": "rect", "name": f"{i}:{part.stage}:inner{j}", "x0": x0,
-                               "x1": x0 + _INNER_WIDTH, "y0": top - 0.5 - height / 2, "y1": top - 0.5 + height / 2,
+                               "x1": x0 + _INNER_WIDTH, "y0": low, "y1": high,
                                "fillcolor": color, "opacity": 0.3, "line": {"color": color, "width": 1}})
+                inside = height >= _LABEL_ROOM  # else above the box, never drawn through it
                 notes.append({**ref, "name": f"{i}:{part.stage}:inner{j}", "x": x0 + _INNER_WIDTH / 2,
-                              "y": top - 0.5, "showarrow": False, "font": {"size": 10}, "text": label})
+                              "y": top - 0.5 if inside else high, "yanchor": "middle" if inside else "bottom",
+                              "showarrow": False, "font": {"size": 10}, "text": label})
                 if j:
                     notes.append({**ref, "x": x0, "y": top - 0.5, "ax": x0 - _INNER_STEP + _INNER_WIDTH,
                                   "ay": top - 0.5, "axref": ref["xref"], "ayref": ref["yref"], "text": "",

@@ -69,7 +69,7 @@ def test_layers_table_is_in_execution_order_with_units_memory_and_totals():
     assert names.index("layer2.0.downsample.0") > names.index("layer2.0.bn2")  # after the conv branch
     assert names.index("layer2.0.downsample.1") < names.index("layer2.1.conv1")
     assert names[-1] == "total" and view.iloc[-1]["params"] == f"{report.params:,}" == "11,689,512"
-    assert view.iloc[0]["MACs"] == "118.0 M" and view.iloc[0]["output memory (fp32)"] == "3.2 MB"  # 64×112×112×4 B
+    assert view.iloc[0]["MACs (M)"] == "118.014" and view.iloc[0]["output memory (fp32)"] == "3.2 MB"  # 64×112×112×4 B
     stages = stages_view(report.stages)
     assert stages.iloc[0]["params %"] == "0.082 %"  # the stem's share, not "0"
     assert stages.iloc[-1]["stage"] == "total"

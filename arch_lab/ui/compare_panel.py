@@ -17,7 +17,7 @@ from arch_lab import charts
 from arch_lab.columns import MEDIAN, RATIO_SUFFIX
 from arch_lab.errors import SpecError
 from arch_lab.latency.reliability import MARK, MIN_TIMED_CALLS, unreliable
-from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns
+from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns, units_note
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
 from arch_lab.ui.state import DesignSet
@@ -40,16 +40,20 @@ def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> Non
         csv = gr.DownloadButton("Download CSV", value=None, size="sm", scale=0, min_width=180)
         gr.Markdown(f"The CSV holds every column at full precision, with a `…{RATIO_SUFFIX}` ratio for each "
                     "metric.", elem_classes=["hint"])
+    gr.Markdown(units_note(), elem_classes=["hint"], elem_id="compare-units")
     gr.Markdown("⏳ Drawing the charts… (the chart library loads the first time this tab is shown)",
                 elem_id="charts-loading")
     bars = gr.Plot(value=empty, label="Parameters, MACs, latency", elem_id="metric-bars")
     scatter = gr.Plot(value=empty, label="MACs vs parameters (and vs latency)", elem_id="efficiency-scatter")
     stages = gr.Plot(value=empty, label="Per-stage parameters and MACs", elem_id="stage-breakdown")
+    blocks = gr.Plot(value=empty, label="Parameters per block: basic vs bottleneck at equal width",
+                     elem_id="block-params")
     curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
                      elem_id="compare-latency-curves")
 
     gr.on([designs.change, latency.change, load], refresh, [designs, latency, columns],
-          [note, table, csv, bars, scatter, stages, curves], api_visibility="private", show_progress="minimal")
+          [note, table, csv, bars, scatter, stages, blocks, curves], api_visibility="private",
+          show_progress="minimal")
     columns.input(table_only, [designs, latency, columns], table, api_visibility="private", show_progress="hidden")
 
 
@@ -84,5 +88,5 @@ def refresh(designs: DesignSet, latency: LatencyStore, groups: Any = DEFAULT_GRO
     csv = write_comparison_csv(csv_table(df, designs.designs, baseline)) if len(designs) else None
     return (note, comparison_view(df, baseline, groups, measured), csv,
             charts.metric_bars(df, baseline, measured), charts.efficiency_scatter(df, measured),
-            charts.stage_breakdown(reports),
+            charts.stage_breakdown(reports), charts.block_params(reports),
             charts.latency_curves(latency_frames(designs, latency)))

@@ -15,6 +15,7 @@ import pandas as pd
 from arch_lab.analysis import Report, analyse
 from arch_lab.columns import LatencyColumn, ordered
 from arch_lab.compare import SPEC_COLUMNS, compare
+from arch_lab.presets import load_preset
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.state import DesignSet
 
@@ -22,6 +23,16 @@ LatencyStore = Mapping[str, Mapping[str, Any]]
 """``spec.key()`` -> ``{"summary": {column: figure}, "context": {column: how it was measured}, "columns":
 (LatencyColumn, …) of both's latency columns, "rows": [one record per batch size], "device": str}`` (see
 ``latency_panel.entry``)."""
+
+
+def units_note() -> str:
+    """The counting convention in one Markdown line, with the example a student meets first: a paper's
+    "4.1 GFLOPs" for ResNet-50 is the GMACs this app shows (the CLI prints the same convention)."""
+    gmacs = analyse(load_preset("resnet50")).macs / 1e9
+    return ("**Units** — MACs count the multiply-accumulates of conv and linear layers: what papers and torchvision "
+            f"publish as “FLOPs” or “GFLOPS” (ResNet-50's “4.1 GFLOPs” is the {gmacs:.3f} GMACs here); FLOPs = 2 × "
+            "MACs; activations count the values conv and linear layers output (a count, not bytes); "
+            "k/M/G = 10³/10⁶/10⁹; MB = 10⁶ bytes.")
 
 
 def reports_of(specs: Iterable[ResNetSpec], batch_size: int = 1) -> list[Report]:

@@ -23,6 +23,7 @@ from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
 from arch_lab.errors import LimitError, SpecError
 from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import ResNetSpec
+from arch_lab.ui.compute import units_note
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.state import DesignSet
@@ -54,6 +55,7 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
                             info="a second design for the diagram")
         scale = gr.Radio(label="Diagram to scale of", choices=SCALES, value="channels", min_width=200)
     summary = gr.Markdown(EMPTY_LINE, elem_id="layers-summary")
+    gr.Markdown(units_note(), elem_classes=["hint"], elem_id="layers-units")
     diagram = gr.Plot(value=charts.empty_figure("Pick a design"), label="Architecture", elem_id="architecture")
     stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
                           elem_id="stages-table")
