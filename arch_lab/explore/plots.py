@@ -95,10 +95,12 @@ def scatter(data: ExploreResult | pd.DataFrame, x: str = "macs", y: str = "param
         mx, my = models[x] / metric_unit(x)[1], models[y] / metric_unit(y)[1]
         shown = _inside(mx, x_axis) & _inside(my, y_axis)
         labels = [f"{m} {a:.1f}%" if a == a else m for m, a in zip(models["model"], models["acc1"], strict=True)]
-        right = _inside(mx, {**x_axis, "range": [sum(x_axis["range"]) / 2, x_axis["range"][1]]})
+        right = _inside(mx, {**x_axis, "range": [sum(x_axis["range"]) / 2, x_axis["range"][1]]})[shown]
+        above = mx[shown].rank(method="first").astype(int) % 2 == 1  # neighbours in x alternate above and below
         figure.add_trace(go.Scatter(  # labels written away from the nearer edge, so none is cut
             x=mx[shown], y=my[shown], mode="markers+text", text=[t for t, s in zip(labels, shown, strict=True) if s],
-            textposition=["top left" if r else "top right" for r in right[shown]], textfont={"size": 10},
+            textposition=[f"{'top' if a else 'bottom'} {'left' if r else 'right'}" for a, r in
+                          zip(above, right, strict=True)], textfont={"size": 10},
             cliponaxis=False, hovertemplate=hover,
             name=f"published models, ImageNet acc@1 ({int(shown.sum())} of {len(models)} within these axes)",
             marker={"symbol": "star", "size": 12, "color": "#ff7f0e", "line": {"color": "#222", "width": 1}}))
