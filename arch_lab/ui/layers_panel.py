@@ -124,10 +124,10 @@ def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") 
     c, h, w = report.spec.in_channels, *report.input_size
     n = ds.batch_size
     line = (f"**{escape_markdown(spec.name)}**: input {n}×{c}×{h}×{w} → {len(report.layers)} layers, "
-            f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of {n} (the "
-            "app-wide analysis batch size); MACs count conv and linear multiply-accumulates; output memory is "
-            "each layer's output tensor in fp32. Layers are listed in execution order (a block's shortcut "
-            "after its conv branch).")
+            f"{report.params:,} parameters, {report.macs:,} MACs ({report.macs / 1e9:.3f} G). Shapes are N×C×H×W "
+            f"for a batch of {n} (the app-wide analysis batch size); MACs count conv and linear "
+            "multiply-accumulates; output memory is each layer's output tensor in fp32. Layers are listed in "
+            "execution order (a block's shortcut after its conv branch).")
     return line, stages_view(report.stages), layers_view(report.layers), charts.architecture(reports, scale=scale)
 
 
