@@ -253,19 +253,19 @@ def block_rows(report: Report) -> pd.DataFrame:
     """A row per stage: its block type, depth, output channels and the parameters (and MACs per image) of
     one of its blocks, shortcut excluded. The block is the stage's last, whose input has the stage's own
     width (the first also changes the width, and its projection shortcut is a cost of the stage, not of the
-    block type), so two stages of equal output width compare block for block. Read from the report's layer
-    table (its ``block`` and ``role`` columns)."""
-    layers = report.layers[(report.layers["block"] != "") & (report.layers["role"] != "shortcut")]
+    block type), so two stages of equal output width compare block for block. Read from the analysers'
+    grouping of the layer plan into blocks, as the architecture drawing is."""
+    last: dict[str, tuple[Block, int]] = {}
+    for block in split(plan(report.spec)).blocks:
+        last[block.stage] = (block, last.get(block.stage, (block, 0))[1] + 1)
     rows = []
-    for index, (stage, members) in enumerate(layers.groupby("stage", sort=False)):
-        blocks = list(dict.fromkeys(members["block"]))
-        last = members[members["block"] == blocks[-1]]
-        rows.append({"stage": stage, "block": report.spec.stage_blocks[index], "blocks": len(blocks),
-                     "channels": int(last["output_shape"].iloc[-1][1]), "params": int(last["params"].sum()),
-                     "macs": int(last["macs"].sum()) // report.batch_size,
-                     "path": " → ".join(f"{k}×{k} {shape[1]}" + (f" g{g}" if g > 1 else "") for k, shape, g in
-                                        zip(last["kernel"], last["output_shape"], last["groups"], strict=True)
-                                        if pd.notna(k))})
+    for kind, (stage, (block, depth)) in zip(report.spec.stage_blocks, last.items(), strict=True):
+        layers = [*block.branch, *block.se]
+        convs = [layer for layer in block.branch if layer.type == "Conv2d"]
+        rows.append({"stage": stage, "block": kind, "blocks": depth, "channels": block.output_shape[0],
+                     "params": sum(layer.params for layer in layers), "macs": sum(layer.macs for layer in layers),
+                     "path": " → ".join(f"{c.kernel}×{c.kernel} {c.output_shape[0]}" + (f" g{c.groups}" if c.groups > 1
+                                                                                       else "") for c in convs)})
     return pd.DataFrame(rows)
 
 
