@@ -116,7 +116,8 @@ def row_issue(row: dict[str, Any]) -> str:
     """What is wrong with a row, in full ("" when its figures are sound)."""
     if row.get("error"):
         return f"not measured — {row['error']}"
-    issues = [warning_for(row)] if warning_for(row) else []
+    warning = warning_for(row)
+    issues = [warning] if warning else []
     if row.get("throughput_img_s") is None:
         issues.append("no throughput (no block of back-to-back calls fitted)")
     return "; ".join(issues)
