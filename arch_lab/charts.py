@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from math import prod
+from math import ceil, floor, log10, prod
 
 import pandas as pd
 import plotly.express as px
@@ -296,10 +296,21 @@ def block_params(reports: Sequence[Report]) -> go.Figure:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{block} block",
                                      marker={"symbol": symbol, "size": 10, "color": "#999"}))
     channels = sorted({int(c) for rows in tables for c in rows["channels"]})
+    params = [p / 1e6 for rows in tables for p in rows["params"]]
     _titles(fig, "x", ["output channels of the block"], type="log", tickvals=channels,
             ticktext=[str(c) for c in channels])
-    _titles(fig, "y", ["parameters per block (M)"], type="log")
+    _titles(fig, "y", ["parameters per block (M)"], type="log", **log_ticks(min(params), max(params)))
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
+                      margin={"b": 90})
     return fig
+
+
+def log_ticks(low: float, high: float) -> dict[str, list]:
+    """Ticks 1, 2, 5, 10, 20, … between ``low`` and ``high`` (both > 0), written out: plotly's own log
+    ticks label every digit, or write 0.5 as "5"."""
+    ticks = [m * 10.0 ** k for k in range(floor(log10(low)), ceil(log10(high)) + 1)
+             for m in (1, 2, 5) if low <= m * 10.0 ** k <= high]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from arch_lab.analysis.sweep import sweep_metrics
+from arch_lab.charts import log_ticks
 from arch_lab.display import metric_unit
 from arch_lab.errors import SpecError
 from arch_lab.explore.result import ExploreResult
@@ -54,10 +55,7 @@ def _axis(values: pd.Series, metric: str) -> dict:
     if low > 0 and high / low > 10:
         pad = max(np.log10(high / low) * 0.06, 0.02)
         span = [np.log10(low) - pad, np.log10(high) + pad]
-        ticks = [m * 10.0 ** k for k in range(int(np.floor(span[0])), int(np.ceil(span[1])) + 1) for m in (1, 2, 5)
-                 if span[0] <= np.log10(m * 10.0 ** k) <= span[1]]
-        # 0.2, 0.5, 1, 2, 5, …, written out: plotly's own log ticks write 0.5 as "5" or every digit
-        return {"title": title, "type": "log", "range": span, "tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+        return {"title": title, "type": "log", "range": span, **log_ticks(10 ** span[0], 10 ** span[1])}
     pad = (high - low) * 0.06 or abs(high) * 0.05 or 1.0
     return {"title": title, "type": "linear", "range": [low - pad, high + pad], "exponentformat": "none"}
 
