@@ -3,8 +3,10 @@
 Published models are drawn as labelled reference points: torchvision's ResNets, counted by our own
 ``sweep_metrics`` (so they sit on the same axes as the samples) and labelled with torchvision's published
 ImageNet acc@1 (:mod:`arch_lab.reference`). Accuracy belongs to those trained weights only: no sampled
-design is ever given one. The EDF is the RegNet paper's way to compare spaces: F(x) = the fraction of a
-space's designs with a value <= x (pycls ``sweep/plotting.py``).
+design is ever given one. The axes are the sampled designs' (published models outside them are left out
+and counted in the legend) and read in the app's units (:data:`arch_lab.display.METRIC_UNITS`: MACs in G,
+parameters in M). The EDF is the RegNet paper's way to compare spaces: F(x) = the fraction of a space's
+designs with a value <= x (pycls ``sweep/plotting.py``).
 """
 
 from __future__ import annotations
