@@ -261,7 +261,7 @@ def block_rows(report: Report) -> pd.DataFrame:
     rows = []
     for kind, (stage, (block, depth)) in zip(report.spec.stage_blocks, last.items(), strict=True):
         layers = [*block.branch, *block.se]
-        convs = [layer for layer in block.branch if layer.type == "Conv2d"]
+        convs = [layer for layer in block.branch if layer.type.endswith("Conv2d")]  # StdConv2d too
         rows.append({"stage": stage, "block": kind, "blocks": depth, "channels": block.output_shape[0],
                      "params": sum(layer.params for layer in layers), "macs": sum(layer.macs for layer in layers),
                      "path": " → ".join(f"{c.kernel}×{c.kernel} {c.output_shape[0]}" + (f" g{c.groups}" if c.groups > 1
