@@ -59,10 +59,10 @@ def test_item2_layers_shows_the_design_picked_never_the_previous_one(page):
     batch.press("Tab")
     open_tab(page, "Layers")
     summary = page.locator("#layers-summary")
-    expect(summary).to_contain_text("resnet18: input 256×3×224×224")
+    expect(summary).to_contain_text("resnet18: input 256×3×224×224", timeout=20_000)  # a busy machine
     pick(page, "Design", "resnet50")
     # resnet50 at batch 256, or why it cannot be shown; never resnet18's line and diagram
-    expect(summary).to_contain_text("resnet50")
+    expect(summary).to_contain_text("resnet50", timeout=20_000)
     expect(summary).not_to_contain_text("resnet18")
     expect(page.locator("#architecture")).not_to_contain_text("resnet18")
 

@@ -67,9 +67,13 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
                             interactive=False, height=60)
 
     outputs = [summary, stages, layers, diagram]
-    gr.on([designs.change, load], _keep_pick, [designs, pick, other], [pick, other], **PRIVATE).then(
-        show, [designs, pick, other, scale], outputs, **PRIVATE)
-    gr.on([pick.input, other.input, scale.input], show, [designs, pick, other, scale], outputs, **PRIVATE)
+    # One queue for every redraw, in the order the events came, each reading the page when it starts: a
+    # redraw for an older design set (a batch size typed digit by digit) can no longer land after the
+    # user's pick and put the previous design back on screen.
+    in_order = {"concurrency_limit": 1, "concurrency_id": "layers-view", "trigger_mode": "always_last", **PRIVATE}
+    gr.on([designs.change, load], _keep_pick, [designs, pick, other], [pick, other], **in_order).then(
+        show, [designs, pick, other, scale], outputs, **in_order)
+    gr.on([pick.input, other.input, scale.input], show, [designs, pick, other, scale], outputs, **in_order)
     export.click(export_onnx_file, [designs, pick], onnx_file, api_visibility="private", concurrency_limit=1,
                  concurrency_id="onnx")
 
