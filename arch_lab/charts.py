@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from math import prod
+from math import ceil, floor, log10, prod
 
 import pandas as pd
 import plotly.express as px
@@ -19,6 +19,7 @@ from arch_lab.analysis import Report
 from arch_lab.analysis.structure import Block, split
 from arch_lab.columns import MEDIAN, P10, P90, LatencyColumn, ratio_column
 from arch_lab.errors import SpecError
+from arch_lab.latency.reliability import MARK, problems, unreliable
 from arch_lab.network import BLOCKS
 from arch_lab.plan import Layer, plan
 
@@ -109,7 +110,8 @@ def _horizontal(fig: go.Figure, count: int, names: Sequence[str]) -> None:
 def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
     """Parameters, MACs and (when ``measured`` has a value) latency side by side: one bar per design,
     labelled with the ratio against the baseline, whose bar is outlined. Latency carries p10–p90 error
-    bars when ``measured`` includes them.
+    bars when ``measured`` includes them; a thin latency figure (few timed calls, wide spread) is hatched
+    and its ratio marked, as is every latency ratio when the baseline's figure is thin.
 
     Up to :data:`MANY_DESIGNS` designs the bars stand (names under them); beyond, they lie horizontally
     with a row per design, so sixteen names stay readable without rotating them."""
@@ -122,10 +124,14 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
     colors = design_colors(names)
     flat = len(names) > MANY_DESIGNS
     fig = panels([label for _, label, _ in metrics], gap=0.04 if flat else 0.09)
+    base = names.index(baseline) if baseline in names else 0
     for i, (col, label, scale) in enumerate(metrics):
         ratio_col = ratio_column(col)
         ratios = df[ratio_col] if ratio_col in df else pd.Series([None] * len(df))
         values = df[col] / scale
+        thin = unreliable(df, latency.batch_size) if latency is not None and col == latency.name else \
+            pd.Series(False, index=df.index)
+        thin_ratio = thin | bool(thin.iloc[base])
         errors = None
         if latency is not None and col == latency.name and {latency.at(P10), latency.at(P90)} <= set(measured):
             low, high = df[latency.at(P10).name], df[latency.at(P90).name]
@@ -136,10 +142,13 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
         error = {"error_x" if flat else "error_y": errors} if errors else {}
         fig.add_trace(go.Bar(
             **position, name=label, showlegend=False, **_axes(i), **error,
-            marker={"color": [colors[n] for n in names],
+            marker={"color": [colors[n] for n in names], "pattern": {"shape": ["/" if t else "" for t in thin]},
                     "line": {"color": "#222", "width": [2.5 if n == baseline else 0 for n in names]}},
-            text=[f"×{r:.2f}" if pd.notna(r) else "" for r in ratios], textposition="outside", cliponaxis=False,
-            hovertemplate=("%{y}<br>%{x:.3g}" if flat else "%{x}<br>%{y:.3g}") + "<extra>" + label + "</extra>",
+            text=[f"×{r:.2f}" + (f" {MARK}" if t else "") if pd.notna(r) else "" for r, t in zip(ratios, thin_ratio,
+                                                                                                strict=True)],
+            textposition="outside", cliponaxis=False, customdata=[f"<br>{MARK} thin figure" if t else "" for t in thin],
+            hovertemplate=("%{y}<br>%{x:.3g}" if flat else "%{x}<br>%{y:.3g}") + "%{customdata}<extra>" + label
+            + "</extra>",
         ))
     if flat:
         _horizontal(fig, len(metrics), names)
@@ -151,7 +160,8 @@ def metric_bars(df: pd.DataFrame, baseline: str | None = None, measured: Sequenc
 
 def efficiency_scatter(df: pd.DataFrame, measured: Sequence[LatencyColumn] = ()) -> go.Figure:
     """MACs against parameters (and against latency when ``measured`` has a value), each point labelled
-    with its design; beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design)."""
+    with its design; beyond :data:`MANY_DESIGNS` designs, the names are in a legend (colour per design). A
+    thin latency figure is an open marker (and its label marked)."""
     if df.empty:
         return empty_figure("Add designs to compare")
     axes = [("params", "Parameters (M)", 1e6)]
@@ -160,27 +170,40 @@ def efficiency_scatter(df: pd.DataFrame, measured: Sequence[LatencyColumn] = ())
     names = df["name"].astype(str).tolist()
     colors = design_colors(names)
     fig = panels([f"MACs vs {label.split(' (')[0].lower()}" for _, label, _ in axes])
+    no_mark = pd.Series(False, index=df.index)
+    thin = {col: unreliable(df, latency.batch_size) if latency is not None and col == latency.name else no_mark
+            for col, _, _ in axes}
     if len(names) > MANY_DESIGNS:
         for i, (col, label, scale) in enumerate(axes):
             for k, name in enumerate(names):
                 fig.add_trace(go.Scatter(
                     x=[df[col].iloc[k] / scale], y=[df["macs"].iloc[k] / 1e9], mode="markers", name=name,
                     legendgroup=name, showlegend=i == 0, **_axes(i), cliponaxis=False,
-                    marker={"size": 11, "color": colors[name], "line": {"color": "#222", "width": 1}},
-                    hovertemplate=name + "<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>"))
+                    marker=_points(11, [colors[name]], thin[col].iloc[k:k + 1]),
+                    hovertemplate=name + "<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs"
+                    + (f"<br>{MARK} thin figure" if thin[col].iloc[k] else "") + "<extra></extra>"))
         fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
                           height=HEIGHT_PX + 22 * ((len(names) + 3) // 4))
     else:
         for i, (col, label, scale) in enumerate(axes):
             fig.add_trace(go.Scatter(
-                x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", text=names, **_axes(i),
+                x=df[col] / scale, y=df["macs"] / 1e9, mode="markers+text", **_axes(i),
+                text=[f"{n} {MARK}" if t else n for n, t in zip(names, thin[col], strict=True)],
                 textposition=_label_positions(df[col]), showlegend=False, cliponaxis=False,
-                marker={"size": 12, "color": [colors[n] for n in names], "line": {"color": "#222", "width": 1}},
+                marker=_points(12, [colors[n] for n in names], thin[col]),
                 hovertemplate="%{text}<br>%{x:.3g} " + label + "<br>%{y:.3g} GMACs<extra></extra>",
             ))
     _titles(fig, "x", [label for _, label, _ in axes])
     _titles(fig, "y", ["MACs (G)"] * len(axes))
     return fig
+
+
+def _points(size: int, colors: Sequence[str], thin: Sequence[bool]) -> dict:
+    """Markers of the scatter: filled and outlined, or open (a ring in the design's colour) where the figure
+    is thin."""
+    return {"size": size, "color": list(colors), "symbol": ["circle-open" if t else "circle" for t in thin],
+            "line": {"color": [c if t else "#222" for c, t in zip(colors, thin, strict=True)],
+                     "width": [2.5 if t else 1 for t in thin]}}
 
 
 def _label_positions(x: pd.Series) -> list[str]:
@@ -223,8 +246,78 @@ def stage_breakdown(reports: Sequence) -> go.Figure:
     return fig
 
 
+BLOCK_SYMBOLS = {"basic": "circle", "bottleneck": "square", "res_bottleneck": "diamond"}
+"""Marker per block type in :func:`block_params` (another type gets a triangle)."""
+
+
+def block_rows(report: Report) -> pd.DataFrame:
+    """A row per stage: its block type, depth, output channels and the parameters (and MACs per image) of
+    one of its blocks, shortcut excluded. The block is the stage's last, whose input has the stage's own
+    width (the first also changes the width, and its projection shortcut is a cost of the stage, not of the
+    block type), so two stages of equal output width compare block for block. Read from the analysers'
+    grouping of the layer plan into blocks, as the architecture drawing is."""
+    last: dict[str, tuple[Block, int]] = {}
+    for block in split(plan(report.spec)).blocks:
+        last[block.stage] = (block, last.get(block.stage, (block, 0))[1] + 1)
+    rows = []
+    for kind, (stage, (block, depth)) in zip(report.spec.stage_blocks, last.items(), strict=True):
+        layers = [*block.branch, *block.se]
+        convs = [layer for layer in block.branch if layer.type.endswith("Conv2d")]  # StdConv2d too
+        rows.append({"stage": stage, "block": kind, "blocks": depth, "channels": block.output_shape[0],
+                     "params": sum(layer.params for layer in layers), "macs": sum(layer.macs for layer in layers),
+                     "path": " → ".join(f"{c.kernel}×{c.kernel} {c.output_shape[0]}" + (f" g{c.groups}" if c.groups > 1
+                                                                                       else "") for c in convs)})
+    return pd.DataFrame(rows)
+
+
+def block_params(reports: Sequence[Report]) -> go.Figure:
+    """Parameters of one block against its output channels, a line per design and a marker per block type:
+    at equal output width a bottleneck block (1×1 down to a quarter, 3×3, 1×1 up) holds several times fewer
+    parameters than a basic one (two full-width 3×3), which is why ResNet-50 is deeper than ResNet-34 at a
+    similar size. Hover gives each block's layers and MACs."""
+    if not reports:
+        return empty_figure("Add designs to compare")
+    names = [str(r.name) for r in reports]
+    colors = design_colors(names)
+    tables = [block_rows(report) for report in reports]
+    fig = panels(["Parameters of one block vs its output channels (shortcut not counted)"])
+    for name, rows in zip(names, tables, strict=True):
+        fig.add_trace(go.Scatter(
+            x=rows["channels"], y=rows["params"] / 1e6, mode="lines+markers", name=name, cliponaxis=False,
+            line={"color": colors[name], "width": 1.5},
+            marker={"size": 11, "color": colors[name], "line": {"color": "#222", "width": 1},
+                    "symbol": [BLOCK_SYMBOLS.get(b, "triangle-up") for b in rows["block"]]},
+            customdata=list(zip(rows["stage"], rows["block"], rows["blocks"], rows["path"], rows["macs"] / 1e6,
+                                strict=True)),
+            hovertemplate=name + " %{customdata[0]}: %{customdata[1]} × %{customdata[2]}<br>%{x} output channels, "
+                          "%{y:.3f} M params per block<br>%{customdata[3]}<br>%{customdata[4]:.1f} MMACs per "
+                          "block per image<extra></extra>"))
+    for block, symbol in BLOCK_SYMBOLS.items():  # legend entries for the marker shapes
+        if any(block in r.spec.stage_blocks for r in reports):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{block} block",
+                                     marker={"symbol": symbol, "size": 10, "color": "#999"}))
+    channels = sorted({int(c) for rows in tables for c in rows["channels"]})
+    params = [p / 1e6 for rows in tables for p in rows["params"]]
+    _titles(fig, "x", ["output channels of the block"], type="log", tickvals=channels,
+            ticktext=[str(c) for c in channels])
+    _titles(fig, "y", ["parameters per block (M)"], type="log", **log_ticks(min(params), max(params)))
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
+                      margin={"b": 90})
+    return fig
+
+
+def log_ticks(low: float, high: float) -> dict[str, list]:
+    """Ticks 1, 2, 5, 10, 20, … between ``low`` and ``high`` (both > 0), written out: plotly's own log
+    ticks label every digit, or write 0.5 as "5"."""
+    ticks = [m * 10.0 ** k for k in range(floor(log10(low)), ceil(log10(high)) + 1)
+             for m in (1, 2, 5) if low <= m * 10.0 ** k <= high]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+
+
 def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
-    """Median latency (p10-p90 as error bars) and throughput against batch size, a line per design.
+    """Median latency (p10-p90 as error bars) and throughput against batch size, a line per design; a thin
+    point (few timed calls, wide spread) is an open marker, says why on hover, and the legend says what
+    open markers mean.
 
     ``frames`` maps a design name to its ``LatencyResult.to_frame()`` (a row per batch size)."""
     frames = {name: f[f["median_ms"].notna()] for name, f in frames.items() if not f.empty}
@@ -233,17 +326,28 @@ def latency_curves(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
         return empty_figure("Measure latency to see it against batch size")
     colors = design_colors(list(frames))
     fig = panels(["Latency vs batch size (ms)", "Throughput vs batch size (images/s)"])
+    any_thin = False
     for name, frame in frames.items():
         errors = None
         if {"p10_ms", "p90_ms"} <= set(frame.columns):
             errors = {"type": "data", "array": frame["p90_ms"] - frame["median_ms"],
                       "arrayminus": frame["median_ms"] - frame["p10_ms"], "visible": True}
-        style = {"mode": "lines+markers", "line": {"color": colors[name]}, "legendgroup": name, "name": name}
+        why = ["; ".join(problems(row.get("count"), row.get("median_ms"), row.get("p90_ms")))
+               if "count" in frame else "" for row in frame.to_dict("records")]
+        thin = [bool(w) for w in why]
+        any_thin = any_thin or any(thin)
+        style = {"mode": "lines+markers", "line": {"color": colors[name]}, "legendgroup": name, "name": name,
+                 "marker": _points(9, [colors[name]] * len(frame), thin),
+                 "customdata": [f"<br>{MARK} {w}" if w else "" for w in why]}
         fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["median_ms"], error_y=errors, **_axes(0),
-                                 hovertemplate="batch %{x}: %{y:.3g} ms<extra>" + name + "</extra>", **style))
-        fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["throughput_img_s"], showlegend=False, **_axes(1),
-                                 hovertemplate="batch %{x}: %{y:.4g} images/s<extra>" + name + "</extra>",
+                                 hovertemplate="batch %{x}: %{y:.3g} ms%{customdata}<extra>" + name + "</extra>",
                                  **style))
+        fig.add_trace(go.Scatter(x=frame["batch_size"], y=frame["throughput_img_s"], showlegend=False, **_axes(1),
+                                 hovertemplate="batch %{x}: %{y:.4g} images/s%{customdata}<extra>" + name
+                                 + "</extra>", **style))
+    if any_thin:  # a legend entry only, to say what the open markers mean
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{MARK} open marker: thin figure (few "
+                                 "timed calls or a wide spread)", marker=_points(9, ["#666"], [True]), **_axes(0)))
     batches = sorted({int(b) for f in frames.values() for b in f["batch_size"]})
     ticks = {"type": "log", "tickvals": batches, "ticktext": [str(b) for b in batches]}
     _titles(fig, "x", ["batch size"] * 2, **ticks)
@@ -261,6 +365,11 @@ _INNER_X, _INNER_STEP, _INNER_WIDTH = 1.35, 0.6, 0.46
 """Where the inner-structure boxes of a row start, how far apart they are and how wide (x units; the
 stage boxes take x 0..1)."""
 _INNER_HEIGHT = 0.9
+_INNER_MIN = 0.1
+"""Least height of an inner box (about 6 px): a 64-channel conv beside a 2048-channel one stays a box, not a
+hairline."""
+_LABEL_ROOM = 0.5
+"""An inner box at least this tall holds its two-line label; a shorter one has it written just above."""
 
 
 @dataclass(frozen=True)
@@ -431,12 +540,15 @@ def architecture(reports: Report | Sequence[Report], scale: str = "channels") ->
             notes.append({**ref, "name": f"{i}:{part.stage}:size", "x": 0.52, "y": top - 1.45, "showarrow": False,
                           "xanchor": "left", "font": {"size": 11, "color": "#555"}, "text": part.output})
             for j, (label, channels) in enumerate(part.inner):
-                x0, height = _INNER_X + j * _INNER_STEP, _INNER_HEIGHT * channels / tallest
+                x0, height = _INNER_X + j * _INNER_STEP, max(_INNER_MIN, _INNER_HEIGHT * channels / tallest)
+                low, high = top - 0.5 - height / 2, top - 0.5 + height / 2
                 shapes.append({**ref, "type": "rect", "name": f"{i}:{part.stage}:inner{j}", "x0": x0,
-                               "x1": x0 + _INNER_WIDTH, "y0": top - 0.5 - height / 2, "y1": top - 0.5 + height / 2,
+                               "x1": x0 + _INNER_WIDTH, "y0": low, "y1": high,
                                "fillcolor": color, "opacity": 0.3, "line": {"color": color, "width": 1}})
+                inside = height >= _LABEL_ROOM  # else above the box, never drawn through it
                 notes.append({**ref, "name": f"{i}:{part.stage}:inner{j}", "x": x0 + _INNER_WIDTH / 2,
-                              "y": top - 0.5, "showarrow": False, "font": {"size": 10}, "text": label})
+                              "y": top - 0.5 if inside else high, "yanchor": "middle" if inside else "bottom",
+                              "showarrow": False, "font": {"size": 10}, "text": label})
                 if j:
                     notes.append({**ref, "x": x0, "y": top - 0.5, "ax": x0 - _INNER_STEP + _INNER_WIDTH,
                                   "ay": top - 0.5, "axref": ref["xref"], "ayref": ref["yref"], "text": "",

@@ -13,8 +13,8 @@ from arch_lab.columns import ratio_column
 from arch_lab.errors import SpecError
 from arch_lab.spec import ResNetSpec
 
-SPEC_COLUMNS = ("name", "block", "depths", "widths", "groups", "width_per_group", "stem", "shortcut", "input_size",
-                "batch_size")
+SPEC_COLUMNS = ("name", "block", "depths", "widths", "strides", "groups", "width_per_group", "stem", "shortcut",
+                "input_size", "batch_size")
 
 
 def as_report(item: ResNetSpec | Report) -> Report:
@@ -39,6 +39,7 @@ def spec_fields(report: Report) -> dict[str, Any]:
         "block": spec.block if isinstance(spec.block, str) else _listed(spec.block),
         "depths": _listed(spec.depths),
         "widths": _listed(spec.widths),  # type: ignore[arg-type]
+        "strides": _listed(spec.strides),  # type: ignore[arg-type]
         "groups": spec.groups,
         "width_per_group": spec.width_per_group,
         "stem": spec.stem,
@@ -60,31 +61,44 @@ def _baseline_index(reports: Sequence[Report], baseline: int | str) -> int:
     return baseline % len(reports)
 
 
-def compare(items: Sequence[ResNetSpec | Report], baseline: int | str = 0,
-            extra_columns: Sequence[Mapping[str, float]] | None = None) -> pd.DataFrame:
-    """A row per design: :data:`SPEC_COLUMNS`, the report metrics (:data:`arch_lab.analysis.METRICS`),
-    any ``extra_columns`` (one mapping per item, e.g. measured latency), then the ratio column
-    (:func:`arch_lab.columns.ratio_column`, ``<metric>_vs_baseline``) = metric / the baseline design's
-    metric for every numeric column (NaN where the baseline's is 0).
+def _per_item(field: str, columns: Sequence[Mapping[str, Any]] | None, count: int) -> list[dict[str, Any]]:
+    """One mapping of added columns per design (empty ones when ``columns`` is None), none of them named
+    like a comparison column."""
+    if columns is None:
+        return [{} for _ in range(count)]
+    if len(columns) != count:
+        raise SpecError(field, f"has {len(columns)} entries for {count} designs; give one mapping per design")
+    for mapping in columns:
+        if clash := sorted(set(mapping) & {*SPEC_COLUMNS, *METRICS}):
+            raise SpecError(field, f"{clash[0]!r} is already a comparison column; name it differently")
+    return [dict(mapping) for mapping in columns]
 
+
+def compare(items: Sequence[ResNetSpec | Report], baseline: int | str = 0,
+            extra_columns: Sequence[Mapping[str, float]] | None = None,
+            context_columns: Sequence[Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """A row per design: :data:`SPEC_COLUMNS`, the report metrics (:data:`arch_lab.analysis.METRICS`),
+    any ``extra_columns`` (one mapping per item, e.g. measured latency), any ``context_columns``, then the
+    ratio column (:func:`arch_lab.columns.ratio_column`, ``<metric>_vs_baseline``) = metric / the baseline
+    design's metric for every numeric column but the context (NaN where the baseline's is 0).
+
+    ``context_columns`` (one mapping per item) say how the extra figures were obtained — timed calls,
+    threads, device — rather than measure the design, so a ratio of them would mean nothing.
     ``baseline`` is an index into ``items`` or a design name (the first design of that name).
     """
     reports = [as_report(item) for item in items]
     if not reports:
         raise SpecError("items", "nothing to compare; give at least one design")
-    if extra_columns is not None and len(extra_columns) != len(reports):
-        raise SpecError("extra_columns", f"has {len(extra_columns)} entries for {len(reports)} designs; give one "
-                                         f"mapping per design")
+    extra = _per_item("extra_columns", extra_columns, len(reports))
+    context = _per_item("context_columns", context_columns, len(reports))
     base = _baseline_index(reports, baseline)
     rows = []
-    for i, report in enumerate(reports):
-        extra = dict(extra_columns[i]) if extra_columns is not None else {}
-        clash = sorted(set(extra) & {*SPEC_COLUMNS, *METRICS})
-        if clash:
-            raise SpecError("extra_columns", f"{clash[0]!r} is already a comparison column; name it differently")
-        rows.append({**spec_fields(report), **report.metrics(), **extra})
+    for report, figures, conditions in zip(reports, extra, context, strict=True):
+        rows.append({**spec_fields(report), **report.metrics(), **figures, **conditions})
     df = pd.DataFrame(rows)
-    numeric = [column for column in df.columns[len(SPEC_COLUMNS):] if pd.api.types.is_numeric_dtype(df[column])]
+    plain = {column for conditions in context for column in conditions}
+    numeric = [column for column in df.columns[len(SPEC_COLUMNS):]
+               if column not in plain and pd.api.types.is_numeric_dtype(df[column])]
     for column in numeric:
         reference = df[column].iloc[base]
         df[ratio_column(column)] = df[column] / reference if reference else float("nan")

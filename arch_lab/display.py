@@ -20,6 +20,18 @@ TIMES = "×"
 PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 """Decimal prefixes, largest first."""
 FP32_BYTES = 4
+METRIC_UNITS = {
+    "params": ("params (M)", 1e6, 2),
+    "macs": ("MACs (G)", 1e9, 3),
+    "flops": ("FLOPs (G)", 1e9, 3),
+    "activations": ("activations (M values)", 1e6, 2),  # a count, often beside MB columns: say so
+    "activations_mb": ("activations peak, fp32 (MB)", 1.0, 2),
+    "num_stages": ("stages", 1.0, 0),
+    "num_blocks": ("blocks", 1.0, 0),
+    "latency_ms": ("latency (ms)", 1.0, 2),
+    "latency_est_ms": ("estimated latency (ms)", 1.0, 2),
+}
+"""A metric as the app shows it, in tables and on chart axes alike: (header with its unit, divisor, decimals)."""
 MEASURED_HEADERS = {MEDIAN: ("latency b{} (ms)", 2), THROUGHPUT: ("throughput b{} (img/s)", 1)}
 """Measured metrics a comparison table shows: header (with the batch size) and decimals."""
 
@@ -59,14 +71,13 @@ def prefix_for(largest: float, thousand: str = "k") -> tuple[float, str]:
     return 1.0, ""
 
 
-def si_text(value: Any, unit: str = "") -> str:
-    """A count in readable units: ``118013952`` -> ``118.0 M``; small values as they are."""
-    if pd.isna(value):
-        return ""
-    scale, prefix = prefix_for(float(value))
-    if prefix:
-        return f"{float(value) / scale:.1f} {prefix}{unit}"
-    return f"{float(value):.0f} {unit}".rstrip()
+def unit_texts(values: Sequence[float], largest: float | None = None) -> tuple[str, list[str]]:
+    """A column of counts in one unit: the prefix (k/M/G, "" below 1000) that keeps ``largest`` (default: the
+    largest value) at or above 1, and each value in it to 3 decimals ("0" for none). One unit per column, so a
+    stage table never mixes ``809.2 M`` and ``1.0 G``, and its total reads as the headline does (4.089 G)."""
+    divisor, prefix = prefix_for(max((abs(float(v)) for v in values), default=0.0) if largest is None else largest)
+    digits = 3 if prefix else 0  # counts below a thousand are whole
+    return prefix, ["0" if v == 0 else f"{float(v) / divisor:,.{digits}f}" for v in values]
 
 
 def scaled(label: str, values: Sequence[float]) -> tuple[str, list[float]]:
@@ -100,6 +111,11 @@ def share_text(fraction: Any) -> str:
     if percent == 0:
         return "0 %"
     return f"{percent:.1f} %" if percent >= 1 else f"{percent:.2g} %"
+
+
+def metric_unit(metric: str) -> tuple[str, float, int]:
+    """(header, divisor, decimals) of a metric (:data:`METRIC_UNITS`); one it does not know is shown as is."""
+    return METRIC_UNITS.get(metric, (metric, 1.0, 3))
 
 
 def measured_header(column: LatencyColumn) -> tuple[str, int] | None:

@@ -63,7 +63,7 @@ def test_explore_a_small_space_and_add_a_pareto_design_to_the_comparison(page):
     expect(page.locator("#explore-scatter")).to_contain_text("Pareto front")
     expect(page.locator("#explore-edf .js-plotly-plot")).to_be_visible()
 
-    pick(page, "Designs to add to the comparison", first)
+    pick(page, "Designs to add to the comparison", f"★ {first} (Pareto)")
     page.get_by_role("button", name="Add selected to comparison").click()
     expect(page.get_by_text("Added 1 design to the comparison")).to_be_visible()
     page.get_by_role("tab", name="Design").click()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from arch_lab import ResNetSpec, SpecError, analyse, list_presets, load_preset
-from arch_lab.charts import architecture
+from arch_lab.charts import _INNER_MIN, architecture
 
 MIXED = ResNetSpec(name="mixed5", block=["basic", "bottleneck", "basic", "bottleneck", "bottleneck"],
                    depths=[2, 1, 3, 2, 1], widths=[32, 16, 96, 64, 128], strides=[1, 2, 2, 1, 2],
@@ -120,9 +120,10 @@ def test_inner_boxes_are_to_scale_of_channels():
     fig = architecture(analyse(load_preset("resnet50")))
     heights = {label.split("<br>")[0]: height for stage in ("layer1", "layer4")
                for label, height in inner(fig, 0, stage)}
-    # 1x1,64 : 3x3,64 : 1x1,256 : 1x1,512 : 1x1,2048 as 64 : 64 : 256 : 512 : 2048
-    assert heights["1×1, 256"] == pytest.approx(4 * heights["1×1, 64"])
+    # 1x1,256 : 1x1,512 : 1x1,2048 as 256 : 512 : 2048; 64 channels would be a hairline (a 32nd of the row)
+    # and are drawn at the least height instead (issue 18)
     assert heights["1×1, 2048"] == pytest.approx(8 * heights["1×1, 256"])
+    assert heights["1×1, 64"] == pytest.approx(_INNER_MIN) and _INNER_MIN < heights["1×1, 256"]
     assert heights["3×3, 64"] == pytest.approx(heights["1×1, 64"])
     assert heights["1×1, 512"] < heights["1×1, 2048"]
 

@@ -15,8 +15,8 @@ from arch_lab import ResNetSpec, SpecError, analyse, compare, load_preset
 from arch_lab.analysis import METRICS
 from arch_lab.export import comparison_to_csv, designs_from_json, designs_to_json
 
-SPEC_COLUMNS = ["name", "block", "depths", "widths", "groups", "width_per_group", "stem", "shortcut", "input_size",
-                "batch_size"]
+SPEC_COLUMNS = ["name", "block", "depths", "widths", "strides", "groups", "width_per_group", "stem", "shortcut",
+                "input_size", "batch_size"]
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from arch_lab.display import (
     scaled,
     shape_text,
     share_text,
-    si_text,
     text,
+    unit_texts,
 )
 from arch_lab.latency import BatchLatency, LatencyResult
 
@@ -48,7 +48,8 @@ def test_a_real_layer_table_reads_the_same_in_both_surfaces(resnet18):
     assert (cli.loc["bn1", "kernel"], cli.loc["conv1", "kernel"]) == ("-", "7")
     app = layers_view(resnet18.layers).set_index("layer")
     assert app.loc["conv1", "output (N×C×H×W)"] == "2×64×112×112" and app.loc["conv1", "kernel"] == "7×7"
-    assert app.loc["conv1", "MACs"] == si_text(2 * CONV1_MACS) == "236.0 M"
+    assert app.loc["conv1", "MACs (M)"] == "236.028"  # one unit for the column, the largest layer's (M)
+    assert app.loc["total", "MACs (M)"] == f"{resnet18.macs / 1e6:,.3f}" == "3,628.147"  # 2 x 1,814,073,344
     assert app.loc["conv1", "output memory (fp32)"] == "6.4 MB"  # 2*64*112*112 floats * 4 B = 6,422,528 B
     assert app.loc["total", "params"] == "11,689,512"  # torchvision's resnet18
     assert app.loc["bn1", "kernel"] == "" and app.loc["fc", "params"] == "513,000"  # 512*1000 + 1000
@@ -64,8 +65,10 @@ def test_a_real_stage_table_in_the_cli():
 
 def test_counts_units_and_shares():
     assert count_text(25_557_032) == "25,557,032" and count_text(float("nan")) == ""
-    assert si_text(CONV1_MACS) == "118.0 M" and si_text(1_800_000_000) == "1.8 G" and si_text(4_096) == "4.1 k"
-    assert si_text(512) == "512" and si_text(2_000, "B") == "2.0 kB"
+    # one unit per column (issue 18: a stage table mixed "809.2 M" and "1.0 G"), the largest value's
+    assert unit_texts([CONV1_MACS, 1_800_000_000, 0]) == ("G", ["0.118", "1.800", "0"])
+    assert unit_texts([4_096, 512]) == ("k", ["4.096", "0.512"]) and unit_texts([512, 7]) == ("", ["512", "7"])
+    assert unit_texts([CONV1_MACS, 4_089_184_256], largest=CONV1_MACS) == ("M", ["118.014", "4,089.184"])
     assert bytes_text(fp32_bytes((1, 64, 112, 112))) == "3.2 MB" and bytes_text(999) == "999 B"
     assert bytes_text(46_758_048) == "46.8 MB"  # resnet18's fp32 weights: 11,689,512 x 4 B
     assert scaled("params", [269_722, 11_689_512]) == ("params (M)", [0.27, 11.69])
@@ -98,4 +101,4 @@ def test_one_device_label_for_the_cli_and_the_app():
     result = LatencyResult("r18", "cpu", "AMD EPYC 7B13", 0, settings, [BatchLatency(1, median_ms=3.0, count=10)])
     assert latency_setup(result) == "CPU: AMD EPYC 7B13, 4 threads; bf16, eager, channels_last, budget 5 s, torch 2.x"
     stored = entry(result)
-    assert stored["device"] == stored["summary"]["latency_device"] == "CPU: AMD EPYC 7B13, 4 threads"
+    assert stored["device"] == stored["context"]["latency_device"] == "CPU: AMD EPYC 7B13, 4 threads"

@@ -86,8 +86,8 @@ def test_the_edf_overlays_the_previous_run_kept_with_its_metrics_only():
     assert "depths" not in previous.table.columns
     figure = explore_panel.edf_figure({"current": second, "previous": previous}, "params")
     assert [trace.name for trace in figure.data] == ["this run: cifar-resnet-depth (seed 1) (n=30)",
-                                                     "previous run: cifar-resnet-depth (seed 0) (n=30)"]
-    assert sorted(figure.data[1].x) == sorted(first.table["params"])
+                                                     "previous run of this space (seed 0) (n=30)"]
+    assert sorted(figure.data[1].x) == pytest.approx(sorted(first.table["params"] / 1e6))  # in M, as the axis says
 
 
 # --- /explore over HTTP with gradio_client --------------------------------------------------------------

@@ -22,9 +22,12 @@ def test_scatter_draws_every_design_and_joins_the_front(result):
     designs, front, models = figure.data
     assert len(designs.x) == 40
     flagged = result.table[result.table["pareto"]]
-    assert sorted(front.text) == sorted(flagged["name"]) and list(front.x) == sorted(flagged["macs"])
-    assert list(models.x) == [analyse(load_preset("resnet18")).macs, analyse(load_preset("resnet50")).macs]
-    assert "80.9% acc@1" in models.text[1]  # torchvision's resnet50 IMAGENET1K_V2: 80.858
+    assert sorted(front.text) == sorted(flagged["name"])
+    assert list(front.x) == pytest.approx(sorted(flagged["macs"] / 1e9))  # in G, as the axis title says
+    assert figure.layout.xaxis.title.text == "MACs (G)" and figure.layout.yaxis.title.text == "params (M)"
+    assert list(models.x) == pytest.approx([analyse(load_preset(name)).macs / 1e9 for name in ("resnet18", "resnet50")])
+    assert models.text[1] == "resnet50 80.9%"  # torchvision's resnet50 IMAGENET1K_V2: 80.858
+    assert "2 of 2 within these axes" in models.name
     assert not any("acc@1" in str(name) for name in designs.text)  # no sampled design gets an accuracy
 
 

@@ -69,7 +69,7 @@ def test_layers_table_is_in_execution_order_with_units_memory_and_totals():
     assert names.index("layer2.0.downsample.0") > names.index("layer2.0.bn2")  # after the conv branch
     assert names.index("layer2.0.downsample.1") < names.index("layer2.1.conv1")
     assert names[-1] == "total" and view.iloc[-1]["params"] == f"{report.params:,}" == "11,689,512"
-    assert view.iloc[0]["MACs"] == "118.0 M" and view.iloc[0]["output memory (fp32)"] == "3.2 MB"  # 64×112×112×4 B
+    assert view.iloc[0]["MACs (M)"] == "118.014" and view.iloc[0]["output memory (fp32)"] == "3.2 MB"  # 64×112×112×4 B
     stages = stages_view(report.stages)
     assert stages.iloc[0]["params %"] == "0.082 %"  # the stem's share, not "0"
     assert stages.iloc[-1]["stage"] == "total"
@@ -151,8 +151,8 @@ def test_thin_latency_statistics_are_flagged_and_the_csv_keeps_the_conditions():
     store = {load_preset("resnet18").key(): {"rows": [row], "device": "CPU: x, 2 threads", "threads": 2,
                                              "dtype": "fp32", "mode": "eager", "channels_last": False,
                                              "summary": {}, "settings": "fp32, eager"}}
-    table, _, path = show(ds, store)
-    assert "only 3 timed calls" in table.iloc[0]["warning"]
+    _, table, _, path = show(ds, store)
+    assert table.iloc[0]["reliable?"] == "⚠ 3 timed calls, p90 1.50× median"
     csv = pd.read_csv(path)
     assert {"device", "dtype", "mode", "threads", "p10_ms", "p90_ms"} <= set(csv.columns)
     assert [s.name for s in checked_designs(ds, ["resnet50"])] == ["resnet50"]  # a subset can be timed

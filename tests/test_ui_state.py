@@ -197,7 +197,7 @@ def test_measured_latency_joins_the_comparison_by_network_not_by_name():
     assert df.loc[0, "latency_ms_b1"] == 4.0 and math.isnan(df.loc[1, "latency_ms_b1"])
     assert df.loc[0, "latency_p90_ms_b1"] == 4.5 and df.loc[0, "latency_device"] == "CPU: test CPU, 2 threads"
     view = comparison_view(df, baseline="mine", measured=measured_columns(renamed, store))
-    assert list(view["latency b1 (ms)"][:1]) == [4.0] and "throughput b1 (img/s)" in view.columns
+    assert list(view["latency b1 (ms)"][:1]) == ["4.00"] and "throughput b1 (img/s)" in view.columns
     assert list(latency_frames(renamed, store)) == ["mine"]
     edited = renamed.update("mine", R18.replace(name="mine", depths=[1, 1, 1, 1]))
     assert latency_frames(edited, store) == {}  # a different network: the old timing no longer applies

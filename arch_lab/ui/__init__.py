@@ -53,6 +53,11 @@ CSS = """
 /* Columns and blocks keep gradio's own min-width, min(N px, 100%): never wider than the page, and narrow
    enough that a row wraps them one under the other on a phone instead of squeezing them side by side. */
 .gradio-container .column, .gradio-container .block { max-width: 100%; }
+/* A row's run of fields is one .form box: it keeps a block's min-width too, else a phone squeezed it (and
+   the fields in it) to a 67-px strip that showed "2" of 224 and cut labels to "analysi". */
+.gradio-container .row > .form { min-width: min(160px, 100%) !important; }
+/* gradio gives a checkbox no min-width (it ignores min_width): its label wrapped a word a line and spilled */
+#explore-known { min-width: min(240px, 100%) !important; }
 .gradio-container .row { flex-wrap: wrap !important; }
 .gradio-container .js-plotly-plot, .gradio-container .plot-container { max-width: 100% !important; }
 """

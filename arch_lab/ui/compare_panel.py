@@ -14,9 +14,10 @@ import gradio as gr
 import pandas as pd
 
 from arch_lab import charts
-from arch_lab.columns import RATIO_SUFFIX
+from arch_lab.columns import MEDIAN, RATIO_SUFFIX
 from arch_lab.errors import SpecError
-from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns
+from arch_lab.latency.reliability import MARK, MIN_TIMED_CALLS, unreliable
+from arch_lab.ui.compute import LatencyStore, comparison, csv_table, latency_frames, measured_columns, units_note
 from arch_lab.ui.exports import write_comparison_csv
 from arch_lab.ui.guard import handler
 from arch_lab.ui.state import DesignSet
@@ -39,16 +40,20 @@ def build(designs: gr.State, latency: gr.State, load: Callable[..., Any]) -> Non
         csv = gr.DownloadButton("Download CSV", value=None, size="sm", scale=0, min_width=180)
         gr.Markdown(f"The CSV holds every column at full precision, with a `…{RATIO_SUFFIX}` ratio for each "
                     "metric.", elem_classes=["hint"])
+    gr.Markdown(units_note(), elem_classes=["hint"], elem_id="compare-units")
     gr.Markdown("⏳ Drawing the charts… (the chart library loads the first time this tab is shown)",
                 elem_id="charts-loading")
     bars = gr.Plot(value=empty, label="Parameters, MACs, latency", elem_id="metric-bars")
     scatter = gr.Plot(value=empty, label="MACs vs parameters (and vs latency)", elem_id="efficiency-scatter")
     stages = gr.Plot(value=empty, label="Per-stage parameters and MACs", elem_id="stage-breakdown")
+    blocks = gr.Plot(value=empty, label="Parameters per block: basic vs bottleneck at equal width",
+                     elem_id="block-params")
     curves = gr.Plot(value=charts.latency_curves({}), label="Latency and throughput vs batch size",
                      elem_id="compare-latency-curves")
 
     gr.on([designs.change, latency.change, load], refresh, [designs, latency, columns],
-          [note, table, csv, bars, scatter, stages, curves], api_visibility="private", show_progress="minimal")
+          [note, table, csv, bars, scatter, stages, blocks, curves], api_visibility="private",
+          show_progress="minimal")
     columns.input(table_only, [designs, latency, columns], table, api_visibility="private", show_progress="hidden")
 
 
@@ -77,8 +82,11 @@ def refresh(designs: DesignSet, latency: LatencyStore, groups: Any = DEFAULT_GRO
     note = EMPTY_HINT if not len(designs) else (
         f"{len(designs)} design(s), counts per {per}; ratios (**×base**) are against the baseline "
         f"**{escape_markdown(baseline)}** — change it on the Design tab.")
+    if any(unreliable(df, column.batch_size).any() for column in measured if column.metric == MEDIAN):
+        note += (f" {MARK} marks a latency figure, and every ratio built on it, that rests on fewer than "
+                 f"{MIN_TIMED_CALLS} timed calls or a wide spread: the Latency tab says what budget it needs.")
     csv = write_comparison_csv(csv_table(df, designs.designs, baseline)) if len(designs) else None
     return (note, comparison_view(df, baseline, groups, measured), csv,
             charts.metric_bars(df, baseline, measured), charts.efficiency_scatter(df, measured),
-            charts.stage_breakdown(reports),
+            charts.stage_breakdown(reports), charts.block_params(reports),
             charts.latency_curves(latency_frames(designs, latency)))

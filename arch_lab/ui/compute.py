@@ -15,12 +15,24 @@ import pandas as pd
 from arch_lab.analysis import Report, analyse
 from arch_lab.columns import LatencyColumn, ordered
 from arch_lab.compare import SPEC_COLUMNS, compare
+from arch_lab.presets import load_preset
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.state import DesignSet
 
 LatencyStore = Mapping[str, Mapping[str, Any]]
-"""``spec.key()`` -> ``{"summary": {column: value}, "columns": (LatencyColumn, …) of the summary's latency
-columns, "rows": [one record per batch size], "device": str}`` (see ``latency_panel.entry``)."""
+"""``spec.key()`` -> ``{"summary": {column: figure}, "context": {column: how it was measured}, "columns":
+(LatencyColumn, …) of both's latency columns, "rows": [one record per batch size], "device": str}`` (see
+``latency_panel.entry``)."""
+
+
+def units_note() -> str:
+    """The counting convention in one Markdown line, with the example a student meets first: a paper's
+    "4.1 GFLOPs" for ResNet-50 is the GMACs this app shows (the CLI prints the same convention)."""
+    gmacs = analyse(load_preset("resnet50")).macs / 1e9
+    return ("**Units** — MACs count the multiply-accumulates of conv and linear layers: what papers and torchvision "
+            f"publish as “FLOPs” or “GFLOPS” (ResNet-50's “4.1 GFLOPs” is the {gmacs:.3f} GMACs here); FLOPs = 2 × "
+            "MACs; activations count the values conv and linear layers output (a count, not bytes); "
+            "k/M/G = 10³/10⁶/10⁹; MB = 10⁶ bytes.")
 
 
 def reports_of(specs: Iterable[ResNetSpec], batch_size: int = 1) -> list[Report]:
@@ -29,7 +41,7 @@ def reports_of(specs: Iterable[ResNetSpec], batch_size: int = 1) -> list[Report]
     return [analyse(spec, batch_size=batch_size) for spec in specs]
 
 
-CSV_SPEC_FIELDS = ("strides", "stem_width", "se_ratio", "in_channels", "num_classes", "conv_bias",
+CSV_SPEC_FIELDS = ("stem_width", "se_ratio", "in_channels", "num_classes", "conv_bias",
                    "zero_init_residual")
 """Spec fields the comparison table leaves out that can still tell two designs apart: the CSV has them."""
 
@@ -56,9 +68,11 @@ def comparison(designs: DesignSet, latency: LatencyStore | None = None) -> tuple
     if not reports:
         return pd.DataFrame(), []
     latency = latency or {}
-    extra = [dict(latency.get(spec.key(), {}).get("summary", {})) for spec in designs.designs]
-    extra_columns = extra if any(extra) else None
-    return compare(reports, baseline=designs.baseline_index, extra_columns=extra_columns), reports
+    measured = [latency.get(spec.key(), {}) for spec in designs.designs]
+    extra = [dict(item.get("summary", {})) for item in measured]
+    context = [dict(item.get("context", {})) for item in measured]
+    return compare(reports, baseline=designs.baseline_index, extra_columns=extra if any(extra) else None,
+                   context_columns=context if any(context) else None), reports
 
 
 def measured_columns(designs: DesignSet, latency: LatencyStore | None) -> tuple[LatencyColumn, ...]:

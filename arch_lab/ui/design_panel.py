@@ -21,7 +21,7 @@ from arch_lab.ui.compute import reports_of
 from arch_lab.ui.exports import write_designs_json
 from arch_lab.ui.form import FORM_FIELDS, NO_GROUP_WIDTH, form_to_spec, spec_to_form
 from arch_lab.ui.guard import handler, refuse
-from arch_lab.ui.published import published_line
+from arch_lab.ui.published import published_for
 from arch_lab.ui.state import INPUT_SIZE_RANGE, MAX_ANALYSIS_BATCH, MAX_DESIGNS, MAX_TEXT_CHARS, DesignSet, checked_int
 from arch_lab.ui.views import designs_view, escape_markdown, text
 
@@ -98,7 +98,7 @@ def build_globals() -> tuple[gr.Number, gr.Button, gr.Number]:
     with gr.Row(elem_id="app-wide"):
         size = gr.Number(label="input size for all designs (px)", value=224, precision=0, minimum=INPUT_SIZE_RANGE[0],
                          maximum=INPUT_SIZE_RANGE[1], min_width=160, elem_id="global-input-size",
-                         info="presets load at this size too")
+                         info="once applied, presets load at it too; until then each keeps its own (CIFAR: 32)")
         apply = gr.Button("Apply to all designs", size="sm", scale=0, min_width=160)
         batch = gr.Number(label="analysis batch size", value=1, precision=0, minimum=1, maximum=MAX_ANALYSIS_BATCH,
                           min_width=160, elem_id="analysis-batch", info="MACs and memory are for a batch this size")
@@ -128,7 +128,7 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
             preset = gr.Dropdown(label="Start from preset", choices=list_presets(), value=START_PRESET,
                                  info="loads the preset into the editor as a new design; then change any field")
             target = gr.Markdown(editing_line(None), elem_id="editing-target")
-            published = gr.Markdown(published_line(START_PRESET), elem_id="published-accuracy",
+            published = gr.Markdown(published_for(start), elem_id="published-accuracy",
                                     elem_classes=["hint"])
             with gr.Tabs():
                 with gr.Tab("Fields"):
@@ -160,32 +160,36 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
             compare_btn = gr.Button("Compare ▸", variant="primary")
 
     fields = [widgets[name] for name in FORM_FIELDS]
-    spec_outputs = [*fields, code, status_line]
+    spec_outputs = [*fields, code, status_line, published]
 
     def load_spec(spec: ResNetSpec) -> list[Any]:
         form = spec_to_form(spec)
-        return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status(spec)]
+        return [*(form[name] for name in FORM_FIELDS), spec.to_json(), status(spec), published_for(spec)]
 
     @handler
-    def on_preset(name: str, size: Any) -> list[Any]:
-        """A preset as a new design, at the app-wide input size."""
+    def on_preset(ds: DesignSet, name: str) -> list[Any]:
+        """A preset as a new design: at its own input size (a CIFAR ResNet's 32 px, an ImageNet one's 224),
+        or at the app-wide input size once the user has applied one."""
         if not isinstance(name, str) or name not in list_presets():
             raise SpecError("preset", "choose one of the listed presets")
-        spec = load_preset(name).replace(input_size=checked_int("input size", size, *INPUT_SIZE_RANGE))
-        return [*load_spec(spec), *editing_outputs(None), published_line(name)]
+        spec = load_preset(name)
+        if ds.input_size is not None:
+            spec = spec.replace(input_size=ds.input_size)
+        return [*load_spec(spec), *editing_outputs(None)]
 
     @handler
-    def on_fields(text: str, *values: Any) -> tuple[Any, str]:
-        """Validate the fields; rewrite the JSON only if it says something else (not while it is typed)."""
+    def on_fields(text: str, *values: Any) -> tuple[Any, ...]:
+        """Validate the fields; rewrite the JSON only if it says something else (not while it is typed).
+        The published accuracy stays only while the fields describe that preset's network."""
         try:
             spec = form_to_spec(dict(zip(FORM_FIELDS, values, strict=True)))
         except SpecError as exc:
-            return gr.skip(), status(exc)
+            return gr.skip(), status(exc), ""
         try:
             same = editor_spec(text) == spec
         except SpecError:
             same = False
-        return gr.skip() if same else spec.to_json(), status(spec)
+        return gr.skip() if same else spec.to_json(), status(spec), published_for(spec)
 
     @handler
     def on_code(text: str) -> list[Any]:
@@ -235,10 +239,10 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
         return new, updated, updated, *editing_outputs(updated)
 
     edit_outputs = [editing, target, update_btn]
-    preset.input(on_preset, [preset, global_size], [*spec_outputs, *edit_outputs, published], **QUIET)
+    preset.input(on_preset, [designs, preset], [*spec_outputs, *edit_outputs], **QUIET)
     # .change, not .input: gradio 6 fires a textbox's "input" on key presses only, missing paste and delete
-    gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status_line], trigger_mode="always_last",
-          **QUIET)
+    gr.on([w.change for w in fields], on_fields, [code, *fields], [code, status_line, published],
+          trigger_mode="always_last", **QUIET)
     code.input(on_code, code, [*fields, status_line], trigger_mode="always_last", **QUIET)
     # the selection is set by _refresh (designs.change) from the editing target, so a failed Add or Update
     # shows its error on the status line only, never as an error badge on "Selected design"
@@ -249,9 +253,11 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
 
     @handler
     def on_rename(ds: DesignSet, name: str | None, new: str, edited: Any) -> tuple[Any, ...]:
+        """Rename the selected design; if the editor edits it, the editor's name follows, so that a later
+        "Update" keeps the new name instead of writing the old one back."""
         result = ds.rename(_required(ds, name), new)
         renamed = result.names[ds.names.index(name)]
-        follow = editing_outputs(renamed) if edited == name else [gr.skip()] * 3
+        follow = [renamed, *editing_outputs(renamed)] if edited == name else [gr.skip()] * 4
         return result, renamed, "", *follow
 
     @handler
@@ -262,7 +268,7 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
     @handler
     def on_edit(ds: DesignSet, name: str | None) -> list[Any]:
         name = _required(ds, name)
-        return [*load_spec(ds.get(name)), *editing_outputs(name), ""]
+        return [*load_spec(ds.get(name)), *editing_outputs(name)]
 
     @handler
     def on_remove(ds: DesignSet, name: str | None) -> DesignSet:
@@ -284,12 +290,12 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
         reports_of(new.designs, new.batch_size)
         return new
 
-    rename_btn.click(on_rename, [designs, selected, new_name, editing], [designs, pending, new_name, *edit_outputs],
-                     **PRIVATE)
+    rename_btn.click(on_rename, [designs, selected, new_name, editing],
+                     [designs, pending, new_name, widgets["name"], *edit_outputs], **PRIVATE)
     duplicate_btn.click(on_duplicate, [designs, selected], [designs, pending], **PRIVATE)
     remove_btn.click(on_remove, [designs, selected], designs, **PRIVATE)
     baseline_btn.click(on_baseline, [designs, selected], designs, **PRIVATE)
-    edit_btn.click(on_edit, [designs, selected], [*spec_outputs, *edit_outputs, published], **QUIET)
+    edit_btn.click(on_edit, [designs, selected], [*spec_outputs, *edit_outputs], **QUIET)
     upload.upload(on_upload, [designs, upload], designs, **PRIVATE)
     gr.on([designs.change, load], _refresh, [designs, selected, pending, editing],
           [listing, selected, download, pending, *edit_outputs], **QUIET)

@@ -24,6 +24,7 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
+from arch_lab.display import metric_unit
 from arch_lab.errors import SpecError
 from arch_lab.explore import BUILTIN_SPACES, METRIC_COLUMNS, ExploreResult, explore, list_spaces, parse_space
 from arch_lab.explore.result import flat_lists
@@ -33,7 +34,7 @@ from arch_lab.spec import ResNetSpec, parse_json
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler
 from arch_lab.ui.state import MAX_DESIGNS, DesignSet, checked_int
-from arch_lab.ui.views import escape_markdown
+from arch_lab.ui.views import escape_markdown, explored_view
 
 MAX_N = 2_000
 """Most designs one run may ask for (a table of 2,000 rows is still quick to send and to sort)."""
@@ -49,6 +50,8 @@ METHODS = ("random", "grid")
 DEFAULT_SPACE = "resnet50-neighbourhood"
 DEFAULT_OBJECTIVES = "min:params\nmax:macs"
 METRICS = list(METRIC_COLUMNS)
+METRIC_CHOICES = [(metric_unit(m)[0], m) for m in METRICS]
+"""The plots' metrics by the names the axes and the table give them (MACs (G), params (M), …)."""
 LEADING = ["name", "pareto", "params", "macs", "flops", "activations_mb", "num_stages", "num_blocks"]
 """Columns the table shows first; the spec fields and the other metrics follow."""
 CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "explore"}
@@ -64,6 +67,8 @@ of your objectives. Pick a built-in space (its JSON fills the editor; change it 
 Counts are the same as the Design tab's (batch of 1). {CAPS}
 """
 EMPTY_LINE = "Run an exploration to see its designs."
+EMPTY_TABLE = explored_view(pd.DataFrame(columns=[*LEADING, *(f for f in SPEC_FIELDS if f != "name"), "activations"]))
+"""Before a run: the table's own headers (an empty Dataframe would show ``1 | 2 | 3``)."""
 
 
 def space_text(name: str) -> str:
@@ -151,6 +156,12 @@ def flat_table(result: ExploreResult) -> pd.DataFrame:
     return flat_lists(table[order].sort_values("pareto", ascending=False, kind="stable").reset_index(drop=True))
 
 
+def pick_choices(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The "add to comparison" choices: each design's name, marked ★ when it is on the Pareto front."""
+    return [(f"★ {name} (Pareto)" if pareto else name, name) for name, pareto in zip(table["name"], table["pareto"],
+                                                                                     strict=True)]
+
+
 def write_csv(result: ExploreResult) -> str:
     path = fresh_file("explore.csv")  # a fixed name in a fresh directory: never built from user text
     result.to_csv(path)
@@ -170,13 +181,14 @@ def scatter_figure(result: ExploreResult, x: Any, y: Any, known: bool) -> go.Fig
 
 
 def edf_figure(runs: dict[str, ExploreResult | None], metric: Any) -> go.Figure:
-    """The EDF of ``metric`` for this run, over the session's previous run when there is one."""
+    """The EDF of ``metric`` for this run, over the session's previous run when it explored the same space
+    (another seed, other constraints); a run of another space would only stretch the axis."""
     from arch_lab.explore.plots import edf
 
     current, previous = runs["current"], runs.get("previous")
     curves = {f"this run: {current.space} (seed {current.seed})": current}
-    if previous is not None and len(previous.table):
-        curves[f"previous run: {previous.space} (seed {previous.seed})"] = previous
+    if previous is not None and len(previous.table) and previous.space == current.space:
+        curves[f"previous run of this space (seed {previous.seed})"] = previous
     return edf(curves, _metric(metric, "EDF metric"))
 
 
@@ -214,19 +226,21 @@ def build(designs: gr.State) -> None:
         with gr.Column(scale=2):
             summary = gr.Markdown(EMPTY_LINE, elem_id="explore-summary")
             with gr.Row():
-                x = gr.Dropdown(label="x", choices=METRICS, value="macs", min_width=120)
-                y = gr.Dropdown(label="y", choices=METRICS, value="params", min_width=120)
-                known = gr.Checkbox(label="show published torchvision models (ImageNet acc@1)", value=True)
+                x = gr.Dropdown(label="x", choices=METRIC_CHOICES, value="macs", min_width=120)
+                y = gr.Dropdown(label="y", choices=METRIC_CHOICES, value="params", min_width=120)
+                known = gr.Checkbox(label="show published torchvision models", value=True, elem_id="explore-known",
+                                    info="labelled with their ImageNet acc@1")
             plot = gr.Plot(value=empty_figure(EMPTY_LINE), label="Designs and Pareto front", elem_id="explore-scatter")
-            edf_metric = gr.Dropdown(label="EDF of", choices=METRICS, value="params", min_width=120,
-                                     info="fraction of designs with a value <= x; the previous run is overlaid")
+            edf_metric = gr.Dropdown(label="EDF of", choices=METRIC_CHOICES, value="params", min_width=120,
+                                     info="fraction of designs with a value ≤ x; over the previous run when it "
+                                          "explored the same space")
             edf_plot = gr.Plot(value=empty_figure(EMPTY_LINE), label="EDF", elem_id="explore-edf")
-    table = gr.Dataframe(label="Explored designs", interactive=False, wrap=False, max_height=420,
+    table = gr.Dataframe(value=EMPTY_TABLE, label="Explored designs", interactive=False, wrap=False, max_height=420,
                          show_search="search", pinned_columns=1, elem_id="explore-table")
     with gr.Row(equal_height=False):
         csv = gr.File(label="explore.csv", interactive=False, height=60, min_width=200)
         chosen = gr.Dropdown(label="Designs to add to the comparison", choices=[], value=[], multiselect=True,
-                             max_choices=MAX_DESIGNS, info="Pareto designs are listed first", min_width=300)
+                             max_choices=MAX_DESIGNS, info="★ = on the Pareto front (listed first)", min_width=300)
         add = gr.Button("Add selected to comparison", scale=0, min_width=200)
 
     space_pick.input(on_space, space_pick, [editor, note], **QUIET)
@@ -256,10 +270,10 @@ def on_run(space_json: Any, n: Any, seed: Any, method: Any, constraints: Any, ob
     table = flat_table(result)  # its names, Pareto first, are the "add to comparison" choices
     if not len(table):
         empty = empty_figure("No design passed; widen the space or loosen the constraints")
-        return summary_line(result), empty, empty, table, write_csv(result), gr.Dropdown(choices=[], value=[]), \
-            new_runs
+        return summary_line(result), empty, empty, explored_view(table), write_csv(result), \
+            gr.Dropdown(choices=[], value=[]), new_runs
     return (summary_line(result), scatter_figure(result, x, y, bool(known)), edf_figure(new_runs, edf_metric),
-            table, write_csv(result), gr.Dropdown(choices=list(table["name"]), value=[]), new_runs)
+            explored_view(table), write_csv(result), gr.Dropdown(choices=pick_choices(table), value=[]), new_runs)
 
 
 @handler

@@ -6,9 +6,12 @@ out when the tab is first opened, since that needs torch and the app does not im
 script can send this event, so :func:`measure` checks every input as strictly as the widgets do and takes
 its time from :data:`QUOTA` (measurement seconds per minute, per session and for everyone, with a short
 queue of its own); ``measure_latency`` holds a process-wide lock besides, so two users never time at once.
-Results go into the session's latency store and from there into the Compare tab. A row whose statistics
-are thin (few timed calls, or a wide p10–p90 spread) carries a warning, and the table downloads as CSV
-with the device and settings it was measured with.
+Results go into the session's latency store and from there into the Compare tab. A figure whose
+statistics are thin (few timed calls, or a wide p10–p90 spread) is marked here, in the Compare tab and in
+the charts (:mod:`arch_lab.latency.reliability`); above the table, each such design is told the budget it
+needs. The budget starts at :data:`DEFAULT_BUDGET_S` per design, never above what the quota lets one
+request take for the ticked designs, and the table downloads as CSV with the device and settings it was
+measured with.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from arch_lab.columns import CALLS, P10, P90, latency_columns
 from arch_lab.display import device_label
 from arch_lab.errors import SpecError
 from arch_lab.latency.catalog import CUDA_ONLY, DTYPE_NAMES, MODES, cpu_model
+from arch_lab.latency.reliability import MARK, MAX_SPREAD, MIN_TIMED_CALLS, needed_budget_s, problems
 from arch_lab.ui.compute import LatencyStore, latency_frames
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
@@ -38,21 +42,27 @@ if TYPE_CHECKING:
 BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
 BUDGET_RANGE = (1, 30)
 """Seconds of measurement per design that the slider offers (and the event accepts)."""
+DEFAULT_BUDGET_S = 10
+"""The budget a session starts with: on a GPU every preset gets ample calls in it; on a 2-core CPU resnet18
+does at batches 1 and 8, and a slower design is told what it needs. Sampling stops once the timings are
+steady, so a fast design does not use it all."""
 SETUP_S = 0.5
 """Allowance per design for building the model, charged with its budget when a request reserves time."""
 QUOTA = MeasurementQuota()
-MIN_TIMED_CALLS = 10
-"""Fewer timed calls than this: the median and percentiles rest on too little, the row says so."""
-MAX_SPREAD = 1.25
-"""p90 / median above this: the timings scatter (a busy machine, frequency changes), the row says so."""
 PROGRESS_TICK_S = 0.25
 SPREAD_FIELDS = {P10: "p10_ms", P90: "p90_ms", CALLS: "count"}
 """Per batch size, what the comparison gets besides ``LatencyResult.summary_columns``: the spread (for the
 chart's error bars) and the number of timed calls behind it, from these ``BatchLatency`` fields."""
 RESULT_COLUMNS = {"batch_size": "batch", "median_ms": "median (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)",
                   "throughput_img_s": "throughput (img/s, back to back)", "count": "timed calls",
-                  "peak_memory_mb": "peak memory (MB)", "note": "note", "error": "error"}
-EMPTY_RESULTS = pd.DataFrame(columns=["design", *RESULT_COLUMNS.values(), "warning", "device", "settings"])
+                  "peak_memory_mb": "peak memory (MB)"}
+"""A row's figures: the CSV's columns (as named here) and the table's (as shown)."""
+CSV_ONLY = ("note", "error")
+"""Also in the CSV; on the page, the list above the table says them in full (a table cell would cut them)."""
+RELIABILITY = "reliable?"
+EMPTY_RESULTS = pd.DataFrame(columns=["design", "batch", RELIABILITY, *list(RESULT_COLUMNS.values())[1:], "device",
+                                      "settings"])
+NOT_MEASURED = "✗ not measured"
 DEVICE_PENDING = ("**Measured on this machine's CPU, or its GPU when there is one** — the device is named here "
                   "once torch has loaded.")
 INTRO = (" Every ticked design is timed in turn (randomly initialised weights, eval mode, inference only); the "
@@ -80,16 +90,67 @@ def options_here(cuda: bool | None = None) -> tuple[list[str], list[str]]:
 
 
 def warning_for(row: dict[str, Any]) -> str:
-    """Why a row's statistics are thin ("" when they are not)."""
+    """Why a row's statistics are thin ("" when they are not, or when the row has no figures at all)."""
     if row.get("error"):
         return ""
-    problems = []
-    count, median, p90 = row.get("count") or 0, row.get("median_ms"), row.get("p90_ms")
-    if count < MIN_TIMED_CALLS:
-        problems.append(f"only {count} timed calls (want ≥ {MIN_TIMED_CALLS}): raise the time budget")
-    if median and p90 and p90 / median > MAX_SPREAD:
-        problems.append(f"wide spread: p90 is {p90 / median:.2f}× the median (machine busy?)")
-    return "; ".join(problems)
+    return "; ".join(problems(row.get("count"), row.get("median_ms"), row.get("p90_ms")))
+
+
+def reliability_text(row: dict[str, Any]) -> str:
+    """The table's verdict on a row, in its third column where it is seen: ✓, ⚠ and why in brief (the list
+    above the table says it in full), or not measured."""
+    if row.get("error") or row.get("median_ms") is None:
+        return NOT_MEASURED
+    found = problems(row.get("count"), row.get("median_ms"), row.get("p90_ms"), short=True)
+    return f"{MARK} {', '.join(found)}" if found else "✓"
+
+
+def budget_cap(designs: int) -> int:
+    """The largest budget per design that the quota lets one request take for ``designs`` designs, within
+    :data:`BUDGET_RANGE` (and above its minimum: a slider needs a range; the quota refuses what it must)."""
+    most = min(QUOTA.session_s, QUOTA.process_s) / max(designs, 1) - SETUP_S
+    return int(min(max(most, BUDGET_RANGE[0] + 1), BUDGET_RANGE[1]))
+
+
+def row_issue(row: dict[str, Any]) -> str:
+    """What is wrong with a row, in full ("" when its figures are sound)."""
+    if row.get("error"):
+        return f"not measured — {row['error']}"
+    warning = warning_for(row)
+    issues = [warning] if warning else []
+    if row.get("throughput_img_s") is None:
+        issues.append("no throughput (no block of back-to-back calls fitted)")
+    return "; ".join(issues)
+
+
+def advice(designs: DesignSet, store: LatencyStore) -> str:
+    """Above the table: whether every figure is sound, else per design which batches are thin or missing
+    and the budget that would do (this budget's rule run backwards from its measured call time)."""
+    lines, unsound, total = [], 0, 0
+    for spec in designs.designs:
+        if (item := store.get(spec.key())) is None:
+            continue
+        rows = item["rows"]
+        total += len(rows)
+        unsound += sum(reliability_text(row) != "✓" for row in rows)
+        issues = [f"batch {row['batch_size']}: {issue}" for row in rows if (issue := row_issue(row))]
+        if not issues:
+            continue
+        line = f"- **{escape_markdown(spec.name)}** — {escape_markdown('; '.join(issues))}."
+        needed, budget = needed_budget_s(rows, item.get("sampling")), item.get("budget_s") or 0
+        if needed is not None and needed > budget:  # else the budget is not what failed
+            line += f" A budget of about **{needed:.0f} s** for this design would do (this run: {budget:.0f} s)"
+            line += "." if needed <= BUDGET_RANGE[1] else (f", more than the app's {BUDGET_RANGE[1]} s: time it with "
+                                                           f"the CLI, `python -m arch_lab latency … --budget "
+                                                           f"{needed:.0f}`.")
+        lines.append(line)
+    if not total:
+        return ""
+    if not lines:
+        return (f"✓ Every figure rests on at least {MIN_TIMED_CALLS} timed calls, with p90 within {MAX_SPREAD}× "
+                "the median.")
+    return "\n".join([f"{MARK} **{unsound} of {total} rows are thin or not measured** — marked here, in the "
+                      "Compare tab's table and ratios, and as open markers or hatched bars in the charts:", *lines])
 
 
 def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
@@ -99,6 +160,8 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
     start = list(default_designs().names)  # a session starts with these; designs.change keeps it in step
     which = gr.CheckboxGroup(label="designs to time", choices=start, value=start, elem_id="latency-designs",
                              info="untick the ones you do not need timed (each takes its time budget)")
+    offered = gr.State(start)
+    """The names the list offered before the set changed: a name not among them is a new design, ticked."""
     with gr.Row():
         batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], min_width=240)
         dtype = gr.Dropdown(label="dtype", choices=dtypes, value="fp32", min_width=120)
@@ -106,10 +169,16 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
                            info="compile: torch.compile first (slow to start)")
     with gr.Row():
         channels_last = gr.Checkbox(label="channels_last memory format", value=False)
-        budget_s = gr.Slider(label="time budget per design (s)", minimum=BUDGET_RANGE[0], maximum=BUDGET_RANGE[1],
-                             step=1, value=3, min_width=240, info=f"measurement is shared: at most "
-                             f"{QUOTA.session_s:.0f} s per {QUOTA.window_s:.0f} s per user")
+        cap = budget_cap(len(start))
+        budget_s = gr.Slider(label="time budget per design (s)", minimum=BUDGET_RANGE[0], maximum=cap, step=1,
+                             value=min(DEFAULT_BUDGET_S, cap), min_width=240, elem_id="latency-budget",
+                             info=f"stops early once the timings are steady; measurement is shared: at most "
+                             f"{QUOTA.session_s:.0f} s per {QUOTA.window_s:.0f} s per user, so more designs "
+                             "get less each")
+    chosen_budget = gr.State(None)
+    """The budget the user set (None: the default), kept while the ticked designs change the slider's range."""
     run = gr.Button("Measure latency", variant="primary")
+    warnings = gr.Markdown("", elem_id="latency-warnings")
     results = gr.Dataframe(value=EMPTY_RESULTS, label="Latency results", interactive=False, wrap=False,
                            elem_id="latency-table")
     csv = gr.DownloadButton("Download latency CSV", value=None, size="sm", elem_id="latency-csv")
@@ -121,9 +190,12 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
     run.click(measure, [designs, which, batch_sizes, dtype, channels_last, mode, budget_s], latency,
               concurrency_limit=QUOTA.max_waiting + 2, concurrency_id="latency", api_visibility="private",
               show_progress_on=results)
-    gr.on([designs.change, latency.change], show, [designs, latency], [results, curves, csv],
+    gr.on([designs.change, latency.change], show, [designs, latency], [warnings, results, curves, csv],
           api_visibility="private", show_progress="hidden")
-    designs.change(keep_ticked, [designs, which], which, api_visibility="private", show_progress="hidden")
+    designs.change(keep_ticked, [designs, which, offered], [which, offered], api_visibility="private",
+                   show_progress="hidden")
+    budget_s.release(remember_budget, budget_s, chosen_budget, api_visibility="private", show_progress="hidden")
+    which.change(fit_budget, [which, chosen_budget], budget_s, api_visibility="private", show_progress="hidden")
 
 
 @handler
@@ -135,12 +207,29 @@ def describe_device() -> tuple[str, Any, Any]:
 
 
 @handler
-def keep_ticked(ds: DesignSet, ticked: Any) -> Any:
-    """The designs to time: the set's names; ticked ones stay ticked, new designs come ticked."""
+def keep_ticked(ds: DesignSet, ticked: Any, offered: Any) -> tuple[Any, list[str]]:
+    """The designs to time: the set's names; ticked ones stay ticked, unticked ones stay unticked, and a
+    design the list did not offer before (added, or renamed) comes ticked. Also the names now offered."""
     ticked = set(ticked) if isinstance(ticked, list) else set()
+    offered = set(offered) if isinstance(offered, list) else set()
     names = list(ds.names)
-    fresh = [n for n in names if n in ticked] if ticked else names
-    return gr.CheckboxGroup(choices=names, value=fresh or names)
+    value = [n for n in names if n in ticked or n not in offered]
+    return gr.CheckboxGroup(choices=names, value=value), names
+
+
+@handler
+def remember_budget(value: Any) -> Any:
+    """The budget the user set on the slider, kept for :func:`fit_budget` (which checks it)."""
+    return value
+
+
+@handler
+def fit_budget(ticked: Any, chosen: Any) -> Any:
+    """The budget slider for the ticked designs: up to what the quota lets them take, at the user's own
+    budget or else :data:`DEFAULT_BUDGET_S`, lowered to fit."""
+    cap = budget_cap(len(ticked) if isinstance(ticked, list) else 1)
+    wanted = chosen if isinstance(chosen, (int, float)) and not isinstance(chosen, bool) else DEFAULT_BUDGET_S
+    return gr.Slider(maximum=cap, value=min(max(wanted, BUDGET_RANGE[0]), cap))
 
 
 @handler
@@ -224,18 +313,22 @@ def checked_settings(batch_sizes: Any, dtype: Any, channels_last: Any, mode: Any
 
 
 def entry(result: LatencyResult) -> dict[str, Any]:
-    """What the store keeps of a measurement (plain data): ``columns`` lists the latency columns that
-    ``summary`` adds to the comparison, so the table and charts never parse them out of the names."""
+    """What the store keeps of a measurement (plain data): ``summary`` holds the figures the comparison
+    adds (with ratios to the baseline), ``context`` how they were measured (timed calls, device, threads:
+    carried into the CSV, never given a ratio), and ``columns`` the latency columns of both, so the
+    table and charts never parse them out of the names."""
     s = result.settings
     where = device_label(result.device_type, result.device_name, s.get("threads"))
     rows = result.to_dict()["rows"]
-    summary = result.summary_columns()
+    summary, context = result.summary_columns(), {}
     spread = latency_columns((row.batch_size for row in result.rows), tuple(SPREAD_FIELDS))
     for column in spread:  # the spread and the conditions travel into the comparison and its CSV
-        summary[column.name] = getattr(result.row(column.batch_size), SPREAD_FIELDS[column.metric])
-    summary.update({"latency_device": where, "latency_dtype": s.get("dtype"), "latency_mode": s.get("mode"),
+        into = context if column.metric == CALLS else summary
+        into[column.name] = getattr(result.row(column.batch_size), SPREAD_FIELDS[column.metric])
+    context.update({"latency_device": where, "latency_dtype": s.get("dtype"), "latency_mode": s.get("mode"),
                     "latency_threads": s.get("threads"), "latency_channels_last": str(s.get("channels_last"))})
-    return {"summary": summary, "columns": (*result.columns(), *spread), "rows": rows, "device": where,
+    return {"summary": summary, "context": context, "columns": (*result.columns(), *spread), "rows": rows,
+            "sampling": s.get("sampling"), "budget_s": s.get("budget_s"), "device": where,
             "threads": s.get("threads"), "dtype": s.get("dtype"), "mode": s.get("mode"),
             "channels_last": s.get("channels_last"),
             "settings": f"{s.get('dtype')}, {s.get('mode')}, channels_last={s.get('channels_last')}"}
@@ -247,23 +340,24 @@ def results_frame(designs: DesignSet, store: LatencyStore) -> pd.DataFrame:
     for spec in designs.designs:
         if (item := store.get(spec.key())) is not None:
             for row in item["rows"]:
-                records.append({"design": spec.name, **{k: row.get(k) for k in RESULT_COLUMNS},
-                                "warning": warning_for(row), "device": item["device"],
-                                "threads": item.get("threads"), "dtype": item.get("dtype"),
+                records.append({"design": spec.name, **{k: row.get(k) for k in (*RESULT_COLUMNS, *CSV_ONLY)},
+                                "reliable": reliability_text(row), "warning": warning_for(row),
+                                "device": item["device"], "threads": item.get("threads"), "dtype": item.get("dtype"),
                                 "mode": item.get("mode"), "channels_last": item.get("channels_last")})
     return pd.DataFrame(records)
 
 
 @handler
-def show(designs: DesignSet, store: LatencyStore) -> tuple[pd.DataFrame, Any, str | None]:
-    """A row per measured design and batch size, the latency-vs-batch chart and the results' CSV."""
+def show(designs: DesignSet, store: LatencyStore) -> tuple[str, pd.DataFrame, Any, str | None]:
+    """What the measurement says about its own figures, a row per measured design and batch size (its
+    verdict third, where it is seen), the latency-vs-batch chart and the results' CSV."""
     full = results_frame(designs, store)
+    curves = charts.latency_curves(latency_frames(designs, store))
     if full.empty:
-        return EMPTY_RESULTS, charts.latency_curves(latency_frames(designs, store)), None
-    table = full.rename(columns=RESULT_COLUMNS).round(3)
+        return "", EMPTY_RESULTS, curves, None
+    table = full.rename(columns={**RESULT_COLUMNS, "reliable": RELIABILITY}).round(3)
     table["settings"] = [f"{d}, {m}, channels_last={c}" for d, m, c in
                          zip(full["dtype"], full["mode"], full["channels_last"], strict=True)]
-    table = table[[*EMPTY_RESULTS.columns]]
     path = fresh_file("latency.csv")
     full.to_csv(path, index=False)
-    return table, charts.latency_curves(latency_frames(designs, store)), str(path)
+    return advice(designs, store), table[[*EMPTY_RESULTS.columns]], curves, str(path)

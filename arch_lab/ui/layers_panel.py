@@ -23,6 +23,7 @@ from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
 from arch_lab.errors import LimitError, SpecError
 from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import ResNetSpec
+from arch_lab.ui.compute import units_note
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
 from arch_lab.ui.state import DesignSet
@@ -53,7 +54,8 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
         other = gr.Dropdown(label="Draw beside it", choices=[("nothing", NONE)], value=NONE, min_width=200,
                             info="a second design for the diagram")
         scale = gr.Radio(label="Diagram to scale of", choices=SCALES, value="channels", min_width=200)
-    summary = gr.Markdown(EMPTY_LINE)
+    summary = gr.Markdown(EMPTY_LINE, elem_id="layers-summary")
+    gr.Markdown(units_note(), elem_classes=["hint"], elem_id="layers-units")
     diagram = gr.Plot(value=charts.empty_figure("Pick a design"), label="Architecture", elem_id="architecture")
     stages = gr.Dataframe(value=EMPTY_STAGES, label="Stages", interactive=False, wrap=False,
                           elem_id="stages-table")
@@ -65,9 +67,13 @@ def build(designs: gr.State, load: Callable[..., Any]) -> None:
                             interactive=False, height=60)
 
     outputs = [summary, stages, layers, diagram]
-    gr.on([designs.change, load], _keep_pick, [designs, pick, other], [pick, other], **PRIVATE).then(
-        show, [designs, pick, other, scale], outputs, **PRIVATE)
-    gr.on([pick.input, other.input, scale.input], show, [designs, pick, other, scale], outputs, **PRIVATE)
+    # One queue for every redraw, in the order the events came, each reading the page when it starts: a
+    # redraw for an older design set (a batch size typed digit by digit) can no longer land after the
+    # user's pick and put the previous design back on screen.
+    in_order = {"concurrency_limit": 1, "concurrency_id": "layers-view", "trigger_mode": "always_last", **PRIVATE}
+    gr.on([designs.change, load], _keep_pick, [designs, pick, other], [pick, other], **in_order).then(
+        show, [designs, pick, other, scale], outputs, **in_order)
+    gr.on([pick.input, other.input, scale.input], show, [designs, pick, other, scale], outputs, **in_order)
     export.click(export_onnx_file, [designs, pick], onnx_file, api_visibility="private", concurrency_limit=1,
                  concurrency_id="onnx")
 
@@ -94,24 +100,38 @@ def picked(ds: DesignSet, value: Any) -> ResNetSpec | None:
     raise SpecError("design", "pick a design from the list")
 
 
+def _label(value: Any) -> str:
+    """A picker value as the user reads it: the design's or the preset's name."""
+    return str(value).partition(":")[2][:60] or str(value)[:60]
+
+
 @handler
 def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") -> tuple[Any, ...]:
-    """The picked design's summary line, stage table, layer table and diagram (beside a second one)."""
+    """The picked design's summary line, stage table, layer table and diagram (beside a second one).
+
+    What is shown is always the picked design or a message naming it: a design that cannot be analysed
+    (over a limit at this batch size, gone from the set) empties the tables and the diagram and says why,
+    so the previous design's figures never stay on screen under the new pick."""
     if scale not in dict(SCALES).values():
         raise SpecError("scale", "choose channels or MACs")
-    spec = picked(ds, value)
-    if spec is None:
-        return EMPTY_LINE, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure("Pick a design")
-    report = analyse(spec, batch_size=ds.batch_size)
-    second = picked(ds, other)
-    reports = [report] if second is None else [report, analyse(second, batch_size=ds.batch_size)]
+    try:
+        spec = picked(ds, value)
+        if spec is None:
+            return EMPTY_LINE, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure("Pick a design")
+        report = analyse(spec, batch_size=ds.batch_size)
+        second = picked(ds, other)
+        reports = [report] if second is None else [report, analyse(second, batch_size=ds.batch_size)]
+    except SpecError as exc:
+        names = " beside ".join(f"**{escape_markdown(_label(v))}**" for v in (value, other) if v not in (None, NONE))
+        line = f"✗ Cannot show {names} — {escape_markdown(str(exc)[:400])}"
+        return line, EMPTY_STAGES, EMPTY_LAYERS, charts.empty_figure(f"{_label(value)}: not analysed (see above)")
     c, h, w = report.spec.in_channels, *report.input_size
     n = ds.batch_size
     line = (f"**{escape_markdown(spec.name)}**: input {n}×{c}×{h}×{w} → {len(report.layers)} layers, "
-            f"{report.params:,} parameters, {report.macs:,} MACs. Shapes are N×C×H×W for a batch of {n} (the "
-            "app-wide analysis batch size); MACs count conv and linear multiply-accumulates; output memory is "
-            "each layer's output tensor in fp32. Layers are listed in execution order (a block's shortcut "
-            "after its conv branch).")
+            f"{report.params:,} parameters, {report.macs:,} MACs ({report.macs / 1e9:.3f} G). Shapes are N×C×H×W "
+            f"for a batch of {n} (the app-wide analysis batch size); MACs count conv and linear "
+            "multiply-accumulates; output memory is each layer's output tensor in fp32. Layers are listed in "
+            "execution order (a block's shortcut after its conv branch).")
     return line, stages_view(report.stages), layers_view(report.layers), charts.architecture(reports, scale=scale)
 
 

@@ -9,6 +9,9 @@ a user's design.
 
 from __future__ import annotations
 
+from arch_lab.presets import load_preset
+from arch_lab.spec import ResNetSpec
+
 PUBLISHED: dict[str, tuple[float, float, str]] = {
     "resnet18": (69.758, 89.078, "torchvision's published figures for ResNet18_Weights.IMAGENET1K_V1 (ImageNet-1K val, 224 px crops of 256 px images)"),
     "resnet34": (73.314, 91.42, "torchvision's published figures for ResNet34_Weights.IMAGENET1K_V1 (ImageNet-1K val, 224 px crops of 256 px images)"),
@@ -30,3 +33,11 @@ def published_line(preset: str) -> str:
         return ""
     acc1, acc5, label = PUBLISHED[preset]
     return f"Published accuracy of **{preset}**: top-1 {acc1:.2f} %, top-5 {acc5:.2f} % — {label}; not a figure for an edited design."
+
+
+def published_for(spec: ResNetSpec) -> str:
+    """The line for the preset whose network ``spec`` is (any name, at the preset's 224 px, as
+    :func:`arch_lab.reference.reference` decides); "" once any field differs, since the figures belong to
+    that network's trained weights only."""
+    key = spec.key()
+    return next((published_line(preset) for preset in PUBLISHED if load_preset(preset).key() == key), "")

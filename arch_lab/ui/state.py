@@ -58,6 +58,9 @@ class DesignSet:
     baseline: str | None = None
     batch_size: int = 1
     """Images per batch for the analyses (memory and MAC counts scale with it); the app-wide setting."""
+    input_size: int | None = None
+    """The app-wide input size the user applied (presets then load at it), or None: each design keeps its
+    own (224 for an ImageNet preset, 32 for a CIFAR one)."""
 
     @classmethod
     def of(cls, specs: Iterable[ResNetSpec]) -> DesignSet:
@@ -89,7 +92,7 @@ class DesignSet:
                                        "remove one first")
         name = unique_name(clean_name(spec.name), self.names)
         designs = (*self.designs, spec.replace(name=name) if name != spec.name else spec)
-        return DesignSet(designs, self.baseline if self.baseline is not None else name, self.batch_size)
+        return replace(self, designs=designs, baseline=self.baseline if self.baseline is not None else name)
 
     def update(self, name: str, spec: ResNetSpec) -> DesignSet:
         """Put ``spec`` in place of design ``name`` (same position; the baseline follows a renamed design)."""
@@ -98,7 +101,7 @@ class DesignSet:
         new_name = unique_name(clean_name(spec.name), others)
         designs = list(self.designs)
         designs[index] = spec.replace(name=new_name) if new_name != spec.name else spec
-        return DesignSet(tuple(designs), new_name if self.baseline == name else self.baseline, self.batch_size)
+        return replace(self, designs=tuple(designs), baseline=new_name if self.baseline == name else self.baseline)
 
     def rename(self, name: str, new_name: str) -> DesignSet:
         new_name = clean_name(new_name)
@@ -122,12 +125,12 @@ class DesignSet:
         index = self._index(name)
         designs = self.designs[:index] + self.designs[index + 1:]
         baseline = self.baseline if self.baseline != name else (designs[0].name if designs else None)
-        return DesignSet(designs, baseline, self.batch_size)
+        return replace(self, designs=designs, baseline=baseline)
 
     def with_input_size(self, size: object) -> DesignSet:
-        """Every design at ``size``×``size`` pixels (the app-wide input size)."""
+        """Every design at ``size``×``size`` pixels, and presets loaded later too (the app-wide input size)."""
         size = checked_int("input size", size, *INPUT_SIZE_RANGE)
-        return replace(self, designs=tuple(spec.replace(input_size=size) for spec in self.designs))
+        return replace(self, designs=tuple(spec.replace(input_size=size) for spec in self.designs), input_size=size)
 
     def with_batch_size(self, batch_size: object) -> DesignSet:
         """The same designs analysed at ``batch_size`` images per batch."""
