@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
+from typing import Protocol
 
 from arch_lab.errors import LimitError
 from arch_lab.plan import CountedNetwork, count
@@ -85,9 +86,33 @@ def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int
     """
     limits = limits or Limits()
     check_batch_size(batch_size, limits)
-    if spec.num_blocks > limits.max_blocks:
-        raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
+    check_blocks(spec.num_blocks, limits)
     counted = count(spec)
+    check_counts(counted, limits, batch_size, count_activations)
+    return counted
+
+
+def check_blocks(blocks: int, limits: Limits | None = None) -> None:
+    """Raise :class:`LimitError` for more than ``limits.max_blocks`` blocks: checked before counting (a
+    design-space explorer checks a draw's depths with it before the draw is even validated)."""
+    limits = limits or Limits()
+    if blocks > limits.max_blocks:
+        raise _refuse("max_blocks", "blocks", blocks, limits.max_blocks)
+
+
+class Counts(Protocol):
+    """What the size limits read of a counted design: a :class:`CountedNetwork`, or a sweep's sum of parts."""
+
+    params: int
+    macs: int
+    activations: int
+
+
+def check_counts(counted: Counts, limits: Limits | None = None, batch_size: int = 1,
+                 count_activations: bool = True) -> None:
+    """Raise :class:`LimitError` if ``counted``'s parameters, or its MACs or activations at ``batch_size``,
+    exceed ``limits`` (see :func:`check_limits`)."""
+    limits = limits or Limits()
     checks = [("max_params", "parameters", counted.params, limits.max_params),
               ("max_macs", "MACs per batch", batch_size * counted.macs, limits.max_macs)]
     if count_activations:
@@ -96,7 +121,6 @@ def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int
     for limit, what, value, bound in checks:
         if value > bound:
             raise _refuse(limit, what, value, bound)
-    return counted
 
 
 def live_activation_elements(spec: ResNetSpec) -> int:
