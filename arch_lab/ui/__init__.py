@@ -100,6 +100,9 @@ def launch(demo: gr.Blocks, **overrides: object) -> tuple:
     logging.getLogger("arch_lab").setLevel(logging.INFO)  # one line per refused request
     settings = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="blue"), "css": CSS,
-                "app_kwargs": {"middleware": [Middleware(PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS)]},
+                "app_kwargs": {"middleware": [Middleware(
+                    PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS, events=demo.fns.keys,
+                    # gradio keeps a queue of messages per session that joined (gradio 6.31's attribute)
+                    joined=lambda session: session in demo._queue.pending_messages_per_session)]},
                 **LAUNCH_SETTINGS, **overrides}
     return demo.launch(**settings)

@@ -20,10 +20,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 import gradio as gr
 from gradio.exceptions import InvalidPathError
@@ -99,6 +101,8 @@ CLIENT_ROUTES = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/(?P<name>[^/]
 """The routes that run an event by its api name (``GET /gradio_api/call/<name>/<event_id>`` only reads a
 result and is left alone)."""
 UPLOAD_ROUTE = "/gradio_api/upload"
+JOIN_ROUTE = "/gradio_api/queue/join"
+DATA_ROUTE = "/gradio_api/queue/data"
 MAX_BODY_BYTES = 512 * 1024
 """Largest request body outside uploads (whose cap is ``launch(max_file_size=…)``). The app's longest text
 is 100,000 characters, at most 400 KB of UTF-8; gradio keeps each session's last inputs, so a larger body
@@ -106,41 +110,105 @@ would only be memory held for a request that is refused anyway."""
 
 
 class PublicRoutesOnly:
-    """ASGI middleware: a ``POST`` to a client-library route of a non-public event answers 404, and a
-    ``POST`` body over :data:`MAX_BODY_BYTES` (uploads aside) answers 413 before it is read in full.
+    """ASGI middleware answering, before gradio sees them, the requests gradio would answer with a
+    traceback or run although they are not public:
 
-    Added through ``launch(app_kwargs={"middleware": [...]})``, which gradio passes to its FastAPI app.
+    * a ``POST`` to a client-library route of a non-public event: 404;
+    * a ``POST`` body over :data:`MAX_BODY_BYTES` (uploads aside): 413, before it is read in full;
+    * a JSON body with a non-finite number (``NaN``, ``Infinity``, ``1e999``), which gradio's validation
+      error handler cannot encode (HTTP 500 and two tracebacks): 400;
+    * a queue join whose ``fn_index`` names no event (gradio: ``KeyError``, HTTP 500): 404;
+    * a ``GET`` of the queue's event stream for a session that never joined (gradio: two tracebacks): 404.
+
+    Each refusal is one log line. Added through ``launch(app_kwargs={"middleware": [...]})``, which gradio
+    passes to its FastAPI app; ``events()`` gives the valid event indices and ``joined(session)`` whether a
+    session has a queue, both read when a request comes (gradio's own state).
     """
 
-    def __init__(self, app: Any, public: Iterable[str]) -> None:
+    def __init__(self, app: Any, public: Iterable[str], events: Callable[[], Collection[int]] = tuple,
+                 joined: Callable[[str], bool] = lambda session: True) -> None:
         self.app = app
         self.public = frozenset(public)
+        self.events, self.joined = events, joined
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        if scope.get("method") == "GET":
+            session = _query(scope, "session_hash")
+            if path.rstrip("/") == DATA_ROUTE and session is not None and not self.joined(session):
+                await _refused(send, 404, f"no queued events for session {session[:40]!r}; join the queue first")
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
         match = CLIENT_ROUTES.match(path)
         if match and match["name"] not in self.public:
-            log.info("refused private route %s", _cut(path))
-            await _answer(send, 404, f"no public API endpoint named {match['name'][:60]!r}; public endpoints: "
-                                     f"{', '.join(sorted(self.public))}")
+            await _refused(send, 404, f"no public API endpoint named {match['name'][:60]!r}; public endpoints: "
+                                      f"{', '.join(sorted(self.public))}")
             return
         if path.rstrip("/") == UPLOAD_ROUTE:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive, MAX_BODY_BYTES)
         if body is None:
-            log.info("refused a request body over %s bytes on %s", f"{MAX_BODY_BYTES:,}", _cut(path))
-            await _answer(send, 413, f"request body too large; at most {MAX_BODY_BYTES:,} bytes (the longest "
-                                     "design text is 100,000 characters)")
+            await _refused(send, 413, f"request body too large; at most {MAX_BODY_BYTES:,} bytes (the longest "
+                                      "design text is 100,000 characters)")
+            return
+        problem = self._malformed(path, body)
+        if problem is not None:
+            await _refused(send, *problem)
             return
 
         async def replay() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    def _malformed(self, path: str, body: bytes) -> tuple[int, str] | None:
+        """What is wrong with a JSON body gradio would fail on (None: let gradio answer it)."""
+        try:
+            data = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float)
+        except _NonFinite as exc:
+            return 400, f"request body: {exc} is not a JSON number; numbers must be finite"
+        except (ValueError, RecursionError):  # not JSON at all: gradio's own validation answers it cleanly
+            return None
+        if path.rstrip("/") == JOIN_ROUTE and isinstance(data, dict) and data.get("fn_index") is not None:
+            index = data["fn_index"]
+            if isinstance(index, bool) or not isinstance(index, int) or index not in self.events():
+                return 404, f"fn_index: {str(index)[:20]} names no event of this app"
+        return None
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _non_finite(text: str) -> float:
+    raise _NonFinite(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text[:20])
+    return value
+
+
+def _query(scope: dict[str, Any], name: str) -> str | None:
+    """The first value of query parameter ``name`` (None when absent)."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0] if values else None
+
+
+async def _refused(send: Any, status: int, detail: str) -> None:
+    """Answer ``status`` with ``detail`` as gradio's own errors do, and log one line."""
+    log.info("refused request (%d): %s", status, _cut(detail))
+    await _answer(send, status, detail)
 
 
 async def _read_body(receive: Any, limit: int) -> bytes | None:
