@@ -197,11 +197,14 @@ def parse_json(text: str, source: str, max_chars: int = MAX_JSON_CHARS) -> Any:
                                 "digits") from None
 
 
-def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES, shown: str | None = None) -> str:
     """The UTF-8 text of a regular file of at most ``max_bytes``, checked before it is opened: a FIFO, a
-    device (``/dev/zero``) or a huge file is refused at once instead of hanging or filling memory."""
+    device (``/dev/zero``) or a huge file is refused at once instead of hanging or filling memory.
+    Messages name the file ``shown`` (default: its path; the app gives an upload's own name, never where
+    the server keeps it)."""
     path = Path(path)
-    shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
+    if shown is None:
+        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):

@@ -232,7 +232,7 @@ def on_space(name: Any) -> tuple[str, str]:
     return space_text(name), space_note(name)
 
 
-@handler
+@handler(title="Not a valid exploration")
 def on_run(space_json: Any, n: Any, seed: Any, method: Any, constraints: Any, objectives: Any, x: Any, y: Any,
            known: Any, edf_metric: Any, runs: dict[str, Any],
            progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008  (gradio's idiom)

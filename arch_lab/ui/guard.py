@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 import gradio as gr
 from gradio.exceptions import InvalidPathError
 
-from arch_lab.errors import SpecError
+from arch_lab.errors import LimitError, SpecError
 
 log = logging.getLogger("arch_lab.ui")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,11 +45,16 @@ def refuse(message: str, title: str = "Not allowed") -> gr.Error:
     return gr.Error(message, title=title, print_exception=False)
 
 
-def handler(fn: F) -> F:
-    """Wrap an event handler so that nothing but a clear message leaves it (see the module docstring).
+def handler(fn: F | None = None, *, title: str = "Not a valid design") -> Any:
+    """Wrap an event handler so that nothing but a clear message leaves it (see the module docstring);
+    ``@handler`` or ``@handler(title=...)``.
 
-    The wrapper keeps ``fn``'s signature (gradio reads it for ``gr.Progress`` and ``gr.Request``).
+    A refusal's title names what was refused: the ``title`` of the error's class if it has one (a quota
+    refusal), "Over the request limits" for a :class:`LimitError`, else ``title``. The wrapper keeps
+    ``fn``'s signature (gradio reads it for ``gr.Progress`` and ``gr.Request``).
     """
+    if fn is None:
+        return functools.partial(handler, title=title)
     name = getattr(fn, "__name__", "handler")
 
     @functools.wraps(fn)
@@ -58,7 +63,7 @@ def handler(fn: F) -> F:
             return fn(*args, **kwargs)
         except SpecError as exc:
             log.info("refused %s: %s", name, _cut(str(exc)))
-            raise refuse(str(exc)[:2 * LOGGED_CHARS], title="Not a valid design") from None
+            raise refuse(str(exc)[:2 * LOGGED_CHARS], title=refusal_title(exc, title)) from None
         except gr.Error as exc:
             log.info("refused %s: %s", name, _cut(str(exc.message)))
             exc.print_exception = False
@@ -69,7 +74,14 @@ def handler(fn: F) -> F:
             raise refuse(INTERNAL_ERROR, title="Internal error") from None
 
     wrapped.guarded = True  # type: ignore[attr-defined]  (checked by the tests for every event)
-    return wrapped  # type: ignore[return-value]
+    return wrapped
+
+
+def refusal_title(exc: SpecError, default: str) -> str:
+    """The title of a refusal (see :func:`handler`)."""
+    if isinstance(getattr(exc, "title", None), str):
+        return exc.title  # type: ignore[attr-defined]
+    return "Over the request limits" if isinstance(exc, LimitError) else default
 
 
 class GuardedBlocks(gr.Blocks):
@@ -80,6 +92,7 @@ class GuardedBlocks(gr.Blocks):
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any,
                               explicit_call: bool = False) -> Any:
         try:
+            _check_whole_numbers(block_fn, inputs)
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except gr.Error as exc:  # a component's own check, e.g. a value outside a dropdown's choices
             message = str(exc.message)
@@ -90,6 +103,20 @@ class GuardedBlocks(gr.Blocks):
                       f"({type(exc).__name__})"
         log.info("refused input of %s: %s", getattr(block_fn, "name", "event"), _cut(message))
         raise refuse(message[:2 * LOGGED_CHARS], title="Not allowed")
+
+
+def _check_whole_numbers(block_fn: Any, inputs: list[Any]) -> None:
+    """Refuse a number input shown without decimals (``precision=0``) that is not a whole number: gradio
+    would round 2.5 to 2 and take ``true`` for 1 before the handler could tell."""
+    for block, value in zip(block_fn.inputs, inputs, strict=False):
+        if not isinstance(block, gr.Number) or block.precision != 0 or value is None:
+            continue
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
+            low, high = block.minimum, block.maximum
+            allowed = "" if low is None or high is None else f" from {low:,.0f} to {high:,.0f}"
+            raise gr.Error(f"{block.label or 'number'}: {json.dumps(value)[:20]} is not allowed; expected a whole "
+                           f"number{allowed}")
 
 
 def _cut(text: str) -> str:

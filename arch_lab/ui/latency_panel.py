@@ -143,7 +143,7 @@ def keep_ticked(ds: DesignSet, ticked: Any) -> Any:
     return gr.CheckboxGroup(choices=names, value=fresh or names)
 
 
-@handler
+@handler(title="Measurement refused")
 def measure(designs: DesignSet, which: Any, batch_sizes: list[int], dtype: str, channels_last: bool, mode: str,
             budget_s: float, request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008
     """Measure the ticked designs with the same settings; the result replaces the store (so all designs

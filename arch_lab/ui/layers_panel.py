@@ -115,7 +115,7 @@ def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") 
     return line, stages_view(report.stages), layers_view(report.layers), charts.architecture(reports, scale=scale)
 
 
-@handler
+@handler(title="Export refused")
 def export_onnx_file(ds: DesignSet, value: Any) -> str:
     """The picked design as ONNX (random weights, dynamic batch), refused above :data:`ONNX_MAX_PARAMS`
     parameters and while another export runs."""

@@ -24,6 +24,8 @@ from arch_lab.errors import SpecError
 class QuotaError(SpecError):
     """A measurement refused because it would exceed the measurement cap; the message says when to retry."""
 
+    title = "Measurement quota reached"
+
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
