@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from arch_lab.errors import SpecError
 from arch_lab.latency.devices import CpuDevice, backend_flags, device_for, is_out_of_memory
+from arch_lab.latency.estimate import check_fits_budget, design_cost, record_rate
 from arch_lab.latency.options import COMPILE_MODES, LatencyOptions, resolve_options
 from arch_lab.latency.result import BatchLatency, LatencyResult
 from arch_lab.latency.sampling import Clock, SamplingRule, sample
@@ -93,6 +94,9 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
     target = _target(spec_or_model, input_shape)
     limits = limits or Limits()
     _check_limits(target, limits, max(options.batch_sizes))
+    if target.spec is not None:  # a design whose one call cannot fit the budget is refused before it waits
+        check_fits_budget(target.name, design_cost(target.spec, options.batch_sizes, options.budget_s,
+                                                   options.rate_key), options.budget_s)
     if progress is not None and measurement_in_progress():
         progress(0.0, "waiting for another measurement to finish")
     asked = time.perf_counter()
@@ -107,6 +111,8 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
                 result = _measure(target, options, where, sampling or SamplingRule(), limits, settings, progress)
             finally:
                 where.recover(failed=True)
+    if target.spec is not None:
+        _record_rates(target.spec, options, result)
     if progress is not None:
         progress(1.0, "done")
     return result
@@ -213,6 +219,15 @@ def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: 
         rows.append(row)
         spent_s += clock.now() - started
     return LatencyResult(target.name, device.kind, device.name, flops, settings, rows)
+
+
+def _record_rates(spec: ResNetSpec, options: LatencyOptions, result: LatencyResult) -> None:
+    """Each batch's fastest call, as the MAC rate the next estimates for these options start from."""
+    layers = plan(spec)
+    macs = sum(layer.macs for layer in layers)
+    for row in result.rows:
+        if row.min_ms is not None:
+            record_rate(options.rate_key, row.batch_size, macs, len(layers), row.min_ms / 1e3)
 
 
 def _describe(exc: BaseException) -> str:
