@@ -65,7 +65,8 @@ def test_a_design_too_slow_for_its_budget_is_refused_in_one_line(capsys):
     # resnet50 needs ~0.1 s a call on a fast CPU and far more than 1 ms anywhere: refused before building
     assert main(["latency", "resnet50", "--device", "cpu", "--budget", "0.001", "--threads", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: budget_s: too long for this budget: one call of resnet50 needs")
+    assert err.count("\n") == 1
+    assert err.startswith("error: budget_s: too long for this budget: one call of resnet50 needs")
 
 
 def test_shared_options_parse_to_measure_latency_keywords():

@@ -126,3 +126,13 @@ def design_cost(spec: ResNetSpec, batch_sizes: Sequence[int], budget_s: float, k
     counted = count(spec)
     return measurement_cost(counted.macs, len(plan(spec)), counted.params, batch_sizes, budget_s,
                             key[3] in COMPILE_MODES, rate_for(key))
+
+
+def costs_within_budget(specs: Sequence[ResNetSpec], batch_sizes: Sequence[int], budget_s: float,
+                        key: RateKey) -> list[MeasurementCost]:
+    """Each design's cost, after refusing (:func:`check_fits_budget`) any whose one call cannot fit: what the
+    app and the CLI check before they start or queue a measurement."""
+    costs = [design_cost(spec, batch_sizes, budget_s, key) for spec in specs]
+    for spec, cost in zip(specs, costs, strict=True):
+        check_fits_budget(spec.name, cost, budget_s)
+    return costs

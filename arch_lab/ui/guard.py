@@ -45,12 +45,13 @@ def refuse(message: str, title: str = "Not allowed") -> gr.Error:
     return gr.Error(message, title=title, print_exception=False)
 
 
-def handler(fn: F | None = None, *, title: str = "Not a valid design") -> Any:
+def handler(fn: F | None = None, *, title: str | None = None) -> Any:
     """Wrap an event handler so that nothing but a clear message leaves it (see the module docstring);
     ``@handler`` or ``@handler(title=...)``.
 
     A refusal's title names what was refused: the ``title`` of the error's class if it has one (a quota
-    refusal), "Over the request limits" for a :class:`LimitError`, else ``title``. The wrapper keeps
+    refusal), else the handler's ``title`` (a measurement, an export), else "Over the request limits" for
+    a :class:`LimitError` and "Not a valid design" for any other :class:`SpecError`. The wrapper keeps
     ``fn``'s signature (gradio reads it for ``gr.Progress`` and ``gr.Request``).
     """
     if fn is None:
@@ -77,11 +78,14 @@ def handler(fn: F | None = None, *, title: str = "Not a valid design") -> Any:
     return wrapped
 
 
-def refusal_title(exc: SpecError, default: str) -> str:
+def refusal_title(exc: SpecError, title: str | None = None) -> str:
     """The title of a refusal (see :func:`handler`)."""
-    if isinstance(getattr(exc, "title", None), str):
-        return exc.title  # type: ignore[attr-defined]
-    return "Over the request limits" if isinstance(exc, LimitError) else default
+    own = getattr(exc, "title", None)
+    if isinstance(own, str):
+        return own
+    if title is not None:
+        return title
+    return "Over the request limits" if isinstance(exc, LimitError) else "Not a valid design"
 
 
 class GuardedBlocks(gr.Blocks):

@@ -158,17 +158,13 @@ def measure(designs: DesignSet, which: Any, batch_sizes: list[int], dtype: str, 
     session = request.session_hash or "anonymous"
     QUOTA.check(session, len(chosen) * settings["budget_s"])
     from arch_lab.latency import measure_latency, resolve_options
-    from arch_lab.latency.estimate import check_fits_budget, design_cost
+    from arch_lab.latency.estimate import costs_within_budget
 
     options = resolve_options(**settings)  # an option this device lacks (tf32 on a CPU) is refused here
-    worst_s = 0.0
-    for spec in chosen:
-        cost = design_cost(spec, options.batch_sizes, options.budget_s, options.rate_key)
-        check_fits_budget(spec.name, cost, options.budget_s)
-        worst_s += cost.worst_s
+    costs = costs_within_budget(chosen, options.batch_sizes, options.budget_s, options.rate_key)
     new: dict[str, Any] = {}
     count = len(chosen)
-    with QUOTA.slot(session, worst_s):
+    with QUOTA.slot(session, sum(cost.worst_s for cost in costs)):
         for i, spec in enumerate(chosen):
             new[spec.key()] = entry(_with_progress(
                 lambda report, spec=spec: measure_latency(spec, progress=report, **settings),
