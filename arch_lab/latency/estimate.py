@@ -1,11 +1,13 @@
 """How long a latency measurement can take, known before it starts (plain arithmetic: no torch import).
 
-A measurement keeps to its budget only between calls: a call cannot be interrupted, so each batch size
-can run past its share by its cold call and one warm call; building the model comes before the budget,
-and in compile modes one batch's compile can run past it (see ``BUDGET_SPLIT``). The worst case of one
-design is therefore ::
+A measurement keeps to its budget only between calls: a call cannot be interrupted, so the last batch
+size it starts can run past the budget by its cold call (up to two warm calls' time, plus lazy
+initialisation) and one warm call; a batch starts only if one call fits its share; building the model
+comes before the budget, and in compile modes one batch's compile can run past it (see
+``BUDGET_SPLIT``). The worst case of one design is therefore ::
 
-    budget + build + compile (compile modes) + CALLS_PAST_BUDGET x one call of its largest batch
+    budget + build + compile (compile modes) + COLD_S x batch sizes
+           + CALLS_PAST_BUDGET x one call of its largest batch (at most the budget)
 
 with one call estimated from the design's MACs and layers and the device's rate::
 
@@ -41,8 +43,10 @@ BUILD_PARAMS_PER_S = 50e6
 COMPILE_S = 10.0
 COMPILE_PER_LAYER_S = 0.05
 """One ``torch.compile`` of a design in the compile modes (cold: Inductor's first compile of a process)."""
-CALLS_PAST_BUDGET = 2
-"""Calls a measurement can run past its budget: the last batch's cold call and one warm call."""
+CALLS_PAST_BUDGET = 3
+"""Calls a measurement can run past its budget: the last batch's cold call (up to two) and one warm call."""
+COLD_S = 0.5
+"""Lazy initialisation in a batch's cold call beyond its arithmetic (oneDNN primitives, cuDNN autotuning)."""
 DEFAULT_RATES = {("cpu", "fp32"): 5e9, ("cpu", "bf16"): 5e8, ("cpu", "fp16"): 5e8,
                  ("cuda", "fp32"): 2e12, ("cuda", "tf32"): 5e12, ("cuda", "bf16"): 5e12, ("cuda", "fp16"): 5e12}
 """MACs per second assumed until one is measured, per (device kind, dtype). Set well below what such a
@@ -107,7 +111,7 @@ def measurement_cost(macs_per_image: int, layers: int, params: int, batch_sizes:
     past = CALLS_PAST_BUDGET * min(max(calls.values()), budget_s)  # a batch slower than its share is skipped
     build = BUILD_S + params / BUILD_PARAMS_PER_S
     compile_s = COMPILE_S + COMPILE_PER_LAYER_S * layers if compiled else 0.0
-    return MeasurementCost(calls, budget_s + build + compile_s + past, rate)
+    return MeasurementCost(calls, budget_s + build + compile_s + COLD_S * len(calls) + past, rate)
 
 
 def check_fits_budget(name: str, cost: MeasurementCost, budget_s: float) -> None:
