@@ -2,11 +2,12 @@
 
     PYTHONPATH=. python bench/explore_speed.py [--n 20000] [--analyse 300] [--space resnet50-neighbourhood]
 
-Pinned to one CPU. ``explore`` starts with empty caches (``sweep_metrics`` then reuses the blocks that
-designs share, which is how a sweep runs); every ``analyse`` call starts cold (``clear_cache()`` first),
-the cost of counting one design on its own. The breakdown then times each step of a try on the same
-sampled values, so the explorer's own overhead (sampling, validation, row building) is seen apart from
-counting.
+Pinned to one CPU. ``explore`` starts with empty caches (its parts counter then counts each distinct
+stage once and reuses the blocks that designs share, which is how a sweep runs); every ``analyse`` call
+starts cold (``clear_cache()`` first), the cost of counting one design on its own. The breakdown then
+times each step of a try on the same sampled values, so the explorer's own overhead (sampling,
+validation, row building) is seen apart from counting: by the explorer's parts counter (a fresh one, as
+a run starts, then with every part known) and, for comparison, by ``sweep_metrics`` (the whole network).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from arch_lab.analysis import analyse, clear_cache
 from arch_lab.analysis.sweep import sweep_metrics
 from arch_lab.explore import explore, load_space
+from arch_lab.explore.counter import PartsCounter, network_of
 
 
 def per_item_us(function, items) -> float:
@@ -46,7 +48,7 @@ def main() -> None:
     print(f"explore(): {result.accepted:,} designs in {explore_s:.2f} s = {explore_rate:,.0f} designs/s "
           f"({result.tries / explore_s:,.0f} tries/s)")
 
-    accepted = list(result.specs())[:2_000]
+    accepted = list(result.specs())
     specs = accepted[:args.analyse]
 
     def cold(spec) -> None:
@@ -64,16 +66,20 @@ def main() -> None:
         "build (spec validation)": per_item_us(lambda v: _build(space, v), values),
     }
     valid = accepted  # valid designs within the request limits, as sweep_metrics needs
-    steps["dedupe key (hash of network)"] = per_item_us(lambda s: hash(s.network()), valid)
+    steps["dedupe key (hash of network)"] = per_item_us(lambda s: hash(network_of(s)), valid)
     steps["row (to_dict)"] = per_item_us(lambda s: s.to_dict(), valid)
     clear_cache()
-    steps["sweep_metrics, caches warming"] = per_item_us(sweep_metrics, valid)
-    steps["sweep_metrics, warm"] = per_item_us(sweep_metrics, valid)
+    counter = PartsCounter()
+    steps["count: parts counter, fresh"] = per_item_us(counter.metrics, valid)
+    steps["count: parts counter, all known"] = per_item_us(counter.metrics, valid)
+    clear_cache()
+    steps["count: sweep_metrics, caches warming"] = per_item_us(sweep_metrics, valid)
+    steps["count: sweep_metrics, warm"] = per_item_us(sweep_metrics, valid)
     print("where a try's time goes (us per design):")
     for step, us in steps.items():
-        print(f"  {step:<32} {us:8.1f}")
-    own = sum(us for step, us in steps.items() if not step.startswith("sweep_metrics"))
-    print(f"  {'explorer overhead (no counting)':<32} {own:8.1f}")
+        print(f"  {step:<36} {us:8.1f}")
+    own = sum(us for step, us in steps.items() if not step.startswith("count"))
+    print(f"  {'explorer overhead (no counting)':<36} {own:8.1f}")
 
 
 def _build(space, values) -> None:

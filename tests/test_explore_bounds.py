@@ -17,7 +17,7 @@ import arch_lab.explore.engine as engine
 from arch_lab.analysis.sweep import sweep_metrics
 from arch_lab.errors import SpecError
 from arch_lab.explore import BUILTIN_SPACES, explore, list_spaces, load_space, parse_space
-from arch_lab.explore.counter import PartsCounter
+from arch_lab.explore.counter import PartsCounter, network_of
 from arch_lab.explore.space import Space
 from arch_lab.limits import Limits
 
@@ -113,6 +113,7 @@ def test_the_parts_counter_gives_sweep_metrics_numbers_for_every_built_in_space(
         except SpecError:
             continue
         assert _outcome(counter.metrics, spec) == _outcome(sweep_metrics, spec), spec
+        assert network_of(spec) == spec.network()  # the duplicate key
     assert counter.stages_counted > 0
 
 

@@ -20,9 +20,8 @@ exact, only less often reused.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from arch_lab.analysis.memory import (
     ends_activation_elements,
@@ -42,14 +41,15 @@ NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec) if f.name 
 STAGE_FIELDS = tuple(name for name in NETWORK_FIELDS if name in PER_STAGE_FIELDS)
 SHARED_FIELDS = tuple(name for name in NETWORK_FIELDS if name not in PER_STAGE_FIELDS)
 _stage_fields, _shared_fields = attrgetter(*STAGE_FIELDS), attrgetter(*SHARED_FIELDS)
+network_of = attrgetter(*NETWORK_FIELDS)
+"""``spec.network()`` (every field but the name, as one tuple) at C speed: the explorer's duplicate key."""
 PER_STAGE = object()
 """Stands in the shared key for a per-stage field that is a list (its entries go into each stage's key)."""
 MAX_PARTS = 200_000
 """Parts kept per exploration (~100 bytes each); past this the memo starts over, so memory stays bounded."""
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """A stage's (or the stem and head's) share of a design's counts; ``peak`` is its live activation
     elements as :mod:`arch_lab.analysis.memory` computes them (beside the input, for a stage)."""
 
@@ -78,18 +78,18 @@ class PartsCounter:
             for memo in (self._shared, self._stages, self._ends):
                 memo.clear()
         per_stage = _stage_fields(spec)
-        lists = [value for value in per_stage if isinstance(value, tuple)]
-        shared = (len(spec.depths), _shared_fields(spec),
+        entries = list(zip(*(value for value in per_stage if isinstance(value, tuple)), strict=True))  # per stage
+        shared = (len(entries), _shared_fields(spec),
                   *(PER_STAGE if isinstance(value, tuple) else value for value in per_stage))
         sid = self._shared.setdefault(shared, len(self._shared))
         stem = self._ends.get((sid, None))  # the stem's output shape, once a design of these fields was counted
         if stem is None:
-            return self._whole(spec, sid, lists)
+            return self._whole(spec, sid, entries)
         shape, network = stem.output_shape, None
         params = macs = activations = 0
         peaks = []
-        for i in range(len(spec.depths)):
-            key = (sid, i, tuple(value[i] for value in lists), shape)
+        for i, own in enumerate(entries):
+            key = (sid, i, own, shape)
             part = self._stages.get(key)
             if part is None:
                 network = network or describe(spec)
@@ -99,19 +99,19 @@ class PartsCounter:
             shape = part.output_shape
         ends = self._ends.get((sid, shape))
         if ends is None:
-            return self._whole(spec, sid, lists)
+            return self._whole(spec, sid, entries)
         counted = Part(params + ends.params, macs + ends.macs, activations + ends.activations, 0)
         return self._numbers(counted, peak_of_parts(spec_image(spec), ends.peak, peaks))
 
-    def _whole(self, spec: ResNetSpec, sid: int, lists: list[tuple[Any, ...]]) -> dict[str, int | float]:
+    def _whole(self, spec: ResNetSpec, sid: int, entries: list[tuple[Any, ...]]) -> dict[str, int | float]:
         """Count ``spec`` whole and remember its parts: its stem's output shape, each stage, the stem and head."""
         net = count(spec)
         stages = stage_blocks(net)
         self._ends[(sid, None)] = Part(0, 0, 0, 0, stages[0][0].input_shape)
         parts = []
-        for i, blocks in enumerate(stages):
+        for i, (own, blocks) in enumerate(zip(entries, stages, strict=True)):
             parts.append(self._stage(blocks))
-            self._stages[(sid, i, tuple(value[i] for value in lists), blocks[0].input_shape)] = parts[-1]
+            self._stages[(sid, i, own, blocks[0].input_shape)] = parts[-1]
         ends = Part(net.params - sum(part.params for part in parts), net.macs - sum(part.macs for part in parts),
                     net.activations - sum(part.activations for part in parts), ends_activation_elements(net))
         self._ends[(sid, stages[-1][-1].output_shape)] = ends

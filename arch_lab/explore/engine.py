@@ -25,7 +25,7 @@ import pandas as pd
 
 from arch_lab.analysis.sweep import SWEEP_METRICS
 from arch_lab.errors import LimitError, SpecError
-from arch_lab.explore.counter import PartsCounter
+from arch_lab.explore.counter import PartsCounter, network_of
 from arch_lab.explore.criteria import Constraint, Objective, pareto_mask, parse_constraint, parse_objective
 from arch_lab.explore.finalists import LATENCY_COLUMNS, add_latency, finalists
 from arch_lab.explore.result import ExploreResult
@@ -85,7 +85,7 @@ class _Rows:
         try:
             check_blocks(self.space.blocks(values), self.limits)  # a try's cost is bounded before it starts
             spec = self.space.build(values, f"{self.space.name}-{len(self)}")
-            key = hash(spec.network())
+            key = hash(network_of(spec))
             if key in self._seen:
                 self.rejected["duplicate"] += 1
                 return None
