@@ -43,8 +43,6 @@ MAX_TRIES = 100_000_000
 MAX_TIME_S = 86_400.0
 PROGRESS_EVERY_S = 0.25
 """Least time between two ``on_progress`` reports."""
-STOPS = ("found", "tries", "grid", "time")
-"""Why a run ended: ``n`` designs found, ``max_tries`` spent, the grid enumerated, ``time_limit_s`` reached."""
 
 
 class _Rows:

@@ -40,9 +40,10 @@ class ExploreResult:
     requested: int | None
     """The ``n`` asked for (None: the whole grid)."""
     stop: str = "found"
-    """Why the sampling ended (:data:`~arch_lab.explore.engine.STOPS`): ``found`` the designs asked for,
-    spent the ``tries``, enumerated the ``grid``, or reached the ``time`` limit."""
+    """Why the sampling ended: ``"found"`` the designs asked for, spent the ``"tries"``, enumerated the
+    ``"grid"``, or reached the ``"time"`` limit."""
     time_limit_s: float | None = None
+    """The sampling time limit the run had (None: none)."""
     metric_columns: tuple[str, ...] = field(default=())
     latency_model: LatencyModel | None = None
     """The per-device estimate fitted to the measured finalists (None: none measured, or too few)."""
