@@ -53,8 +53,9 @@ BUDGET_SPLIT = (
     "call starts only if the fastest warm call so far would end within the share, so a share is overrun by at "
     "most one call. Set-up and clean-up after a batch cannot be interrupted: a batch starts only while budget "
     "is left, so the sweep overruns the budget by at most one batch's set-up and clean-up plus one call. A "
-    "batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
-    "skipped; building the model, counting its FLOPs and checking memory come before the budget starts")
+    "batch whose single call, scaled from the largest batch measured before it (before any, estimated from the "
+    "design's MACs: arch_lab.latency.estimate), would not fit its share is skipped; building the model, counting "
+    "its FLOPs and checking memory come before the budget starts")
 
 _LOCK = threading.Lock()
 
