@@ -13,6 +13,7 @@ a run starts, then with every part known) and, for comparison, by ``sweep_metric
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import random
@@ -58,9 +59,13 @@ def main() -> None:
         clear_cache()
         analyse(spec)
 
-    # the median of 5 passes: a full garbage collection (~50 ms with the run's table alive) lands in every
-    # other pass or so, and one pass alone moved the ratio by ~25% depending on where it fell
+    # the run's table (~400,000 objects) is long-lived, not garbage: frozen, the collector's full passes no
+    # longer walk it, which otherwise added 0-70% to a pass of analyse() depending on where they fell; the
+    # median of 5 passes takes care of the rest
+    gc.collect()
+    gc.freeze()
     analyse_us = statistics.median(per_item_us(cold, specs) for _ in range(5))
+    gc.unfreeze()
     print(f"analyse() cold: {analyse_us:,.0f} us/design = {1e6 / analyse_us:,.0f} designs/s")
     print(f"ratio: explore() is {explore_rate * analyse_us / 1e6:,.1f}x cold analyse() per design")
 
