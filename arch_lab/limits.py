@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
+from typing import Protocol
 
 from arch_lab.errors import LimitError
 from arch_lab.plan import CountedNetwork, count
@@ -99,9 +100,33 @@ def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int
     """
     limits = limits or Limits()
     check_batch_size(batch_size, limits)
-    if spec.num_blocks > limits.max_blocks:
-        raise _refuse("max_blocks", "blocks", spec.num_blocks, limits.max_blocks)
+    check_blocks(spec.num_blocks, limits)
     counted = count(spec)
+    check_counts(counted, limits, batch_size, running)
+    return counted
+
+
+def check_blocks(blocks: int, limits: Limits | None = None) -> None:
+    """Raise :class:`LimitError` for more than ``limits.max_blocks`` blocks: checked before counting (a
+    design-space explorer checks a draw's depths with it before the draw is even validated)."""
+    limits = limits or Limits()
+    if blocks > limits.max_blocks:
+        raise _refuse("max_blocks", "blocks", blocks, limits.max_blocks)
+
+
+class Counts(Protocol):
+    """What the size limits read of a counted design: a :class:`CountedNetwork`, or a sweep's sum of parts."""
+
+    params: int
+    macs: int
+    activations: int
+    layers: int
+
+
+def check_counts(counted: Counts, limits: Limits | None = None, batch_size: int = 1, running: bool = False) -> None:
+    """Raise :class:`LimitError` if ``counted``'s parameters, layers, MACs or activations exceed ``limits``
+    (see :func:`check_limits`), or its counts at ``batch_size`` are more than an int64 holds."""
+    limits = limits or Limits()
     checks = [("max_params", "parameters", counted.params, limits.max_params),
               ("max_layers", "layers", counted.layers, limits.max_layers)]
     if running:
@@ -115,7 +140,6 @@ def check_limits(spec: ResNetSpec, limits: Limits | None = None, batch_size: int
     if 2 * batch_size * counted.macs > INT64_MAX:  # FLOPs, the largest count of a report
         raise LimitError("max_batch_size", f"batch {batch_size:,} makes {2 * batch_size * counted.macs:,} FLOPs, "
                                            f"more than a count can hold ({INT64_MAX:,}); use a smaller batch")
-    return counted
 
 
 def live_activation_elements(spec: ResNetSpec) -> int:

@@ -14,10 +14,20 @@ single file, refused with a :class:`LimitError`.
 
 torch, onnx and the builder are imported inside :func:`export_onnx`: importing this module (for the size
 check, or by the app) should not cost torch's few seconds of start-up.
+
+Tracing takes time in proportion to the graph (about 0.05 s a layer on a 2-core machine, and far more
+for very deep graphs: 1,000 blocks ran for over 7 minutes), and a Python thread cannot be stopped, so
+``timeout_s`` runs the export in a child process that is killed at the deadline (the child also gives
+back every byte the trace took). The app bounds the graph's size first.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,7 +69,8 @@ def needs_external_data(spec: ResNetSpec) -> bool:
 
 
 def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | None = None,
-                external_data: bool | None = None, limits: Limits | None = None) -> Path:
+                external_data: bool | None = None, limits: Limits | None = None,
+                timeout_s: float | None = None) -> Path:
     """Write ``design`` to ``path`` as an ONNX model checked with ``onnx.checker``; returns ``path``.
 
     ``design`` is a spec (built here with random weights, no download) or an already built
@@ -70,6 +81,8 @@ def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | N
     ``external_data``: ``None`` puts the weights in ``<path>.data`` only when they would not fit in one
     file, ``True`` always does, ``False`` never does and raises :class:`LimitError` for a design that
     does not fit, before anything is built. A spec is also checked against ``limits`` before it is built.
+    ``timeout_s`` (a spec only) exports in a child process and raises :class:`LimitError` if it is not done
+    within that many seconds.
     """
     spec = design if isinstance(design, ResNetSpec) else design.spec
     opset = DEFAULT_OPSET if opset is None else opset
@@ -82,6 +95,10 @@ def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | N
             "external_data", f"{spec.name}'s weights take {weight_bytes(spec) / 1e9:.2f} GB as fp32, over the "
             f"{SINGLE_FILE_LIMIT_BYTES / 2**30:.1f} GiB a single .onnx file can hold (protobuf's limit is 2 GiB); "
             "export with external data (the weights go to a .onnx.data file next to it)")
+    if timeout_s is not None:
+        if not isinstance(design, ResNetSpec):
+            raise SpecError("timeout_s", "a time bound needs a spec (a built module is not sent to a child process)")
+        return _export_in_child(spec, Path(path), opset, external_data, limits, timeout_s)
     import onnx
     import torch
 
@@ -102,3 +119,46 @@ def export_onnx(design: ResNetSpec | ResNet, path: str | Path, *, opset: int | N
     program.save(path, external_data=too_large or bool(external_data))
     onnx.checker.check_model(str(path), full_check=True)  # by path: reads a .data side file too
     return path
+
+
+def _export_in_child(spec: ResNetSpec, path: Path, opset: int, external_data: bool | None, limits: Limits | None,
+                     timeout_s: float) -> Path:
+    """:func:`export_onnx` in a fresh Python process running this very package, killed after ``timeout_s``
+    seconds; the child's refusal comes back as the same exception (it checks the limits given here)."""
+    request = {"spec": spec.to_dict(), "path": str(path), "opset": opset, "external_data": external_data,
+               "limits": None if limits is None else dataclasses.asdict(limits)}
+    root = str(Path(__file__).resolve().parent.parent)  # the child imports arch_lab from where this one did
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    try:
+        done = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(request), capture_output=True,
+                              text=True, env=env, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise LimitError("timeout_s", f"exporting {spec.name} took more than {timeout_s:g} s and was stopped; "
+                                      "export a design with fewer layers") from None
+    lines = done.stdout.strip().splitlines()
+    answer = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {
+        "kind": "RuntimeError", "field": "export", "message": f"the export process ended with status "
+                                                              f"{done.returncode}: {done.stderr.strip()[-300:]}"}
+    if answer["kind"] == "done":
+        return path
+    if answer["kind"] in ("LimitError", "SpecError"):
+        raise (LimitError if answer["kind"] == "LimitError" else SpecError)(answer["field"], answer["message"])
+    raise RuntimeError(f"{answer['kind']}: {answer['message']}")
+
+
+CHILD = "from arch_lab.onnx_export import child_main; child_main()"
+
+
+def child_main() -> None:
+    """The child of :func:`_export_in_child`: the request as JSON on stdin, one JSON line on stdout."""
+    request = json.loads(sys.stdin.read())
+    try:
+        limits = None if request["limits"] is None else Limits(**request["limits"])
+        export_onnx(ResNetSpec.from_dict(request["spec"]), request["path"], opset=request["opset"],
+                    external_data=request["external_data"], limits=limits)
+        answer = {"kind": "done"}
+    except SpecError as exc:  # LimitError included: the parent raises it again
+        answer = {"kind": type(exc).__name__, "field": exc.field, "message": str(exc).removeprefix(f"{exc.field}: ")}
+    except Exception as exc:  # noqa: BLE001  (a failure of the exporter itself)
+        answer = {"kind": type(exc).__name__, "field": "export", "message": str(exc)[:500]}
+    print(json.dumps(answer))

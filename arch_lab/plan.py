@@ -18,7 +18,7 @@ none. Parameters include conv/linear biases and the norms' affine weights, not B
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -315,6 +315,19 @@ def count_block(node: Block, shape: Shape) -> CountedBlock:
     return _BLOCKS.get((node, shape), lambda: _count_block(node, shape))
 
 
+def count_stage(nodes: Sequence[Block], shape: Shape) -> list[CountedBlock]:
+    """One stage's blocks counted in order from input ``shape`` (a design-space sweep counts a stage it has
+    not met before this way, without the rest of the network)."""
+    blocks: list[CountedBlock] = []
+    counted = None
+    for node in nodes:
+        if counted is None or node is not counted.node or shape != counted.input_shape:
+            counted = count_block(node, shape)  # else the same block at the same input shape again
+        blocks.append(counted)
+        shape = counted.output_shape
+    return blocks
+
+
 @dataclass(frozen=True)
 class CountedNetwork:
     """The whole network counted: stem and head layers, and every block with its name and stage."""
@@ -340,13 +353,10 @@ def count(spec: ResNetSpec) -> CountedNetwork:
     stem = _STEMS.get((network.stem, shape), lambda: tuple(_chain(network.stem, shape, "stem")))
     shape = stem[-1].output_shape
     blocks = []
-    counted = None
     for s, stage_blocks in enumerate(network.stages):
-        for i, node in enumerate(stage_blocks):
-            if counted is None or node is not counted.node or shape != counted.input_shape:
-                counted = count_block(node, shape)  # else the same block at the same input shape again
-            blocks.append((f"layer{s + 1}.{i}", f"layer{s + 1}", counted))
-            shape = counted.output_shape
+        stage = count_stage(stage_blocks, shape)
+        blocks += [(f"layer{s + 1}.{i}", f"layer{s + 1}", counted) for i, counted in enumerate(stage)]
+        shape = stage[-1].output_shape
     head = tuple(replace(layer, stage="head") for layer in _chain(network.head, shape, "head"))
     features = network.features
     pooled = head[-1].output_shape if head else shape

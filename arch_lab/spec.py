@@ -208,9 +208,9 @@ class ResNetSpec:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; ``input_size`` is an int when square, else ``[H, W]``."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+        for name in _FIELDS:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
         height, width = self.input_size  # type: ignore[misc]
         out["input_size"] = height if height == width else [height, width]
         return out
@@ -234,7 +234,8 @@ class ResNetSpec:
         return cls.from_dict(parse_json(text, source))
 
 
-_NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec) if f.name != "name")
+_FIELDS = tuple(f.name for f in dataclasses.fields(ResNetSpec))
+_NETWORK_FIELDS = tuple(name for name in _FIELDS if name != "name")
 
 
 def parse_json(text: str, source: str, max_chars: int = MAX_JSON_CHARS) -> Any:
@@ -255,11 +256,14 @@ def parse_json(text: str, source: str, max_chars: int = MAX_JSON_CHARS) -> Any:
                                 "digits") from None
 
 
-def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES, shown: str | None = None) -> str:
     """The UTF-8 text of a regular file of at most ``max_bytes``, checked before it is opened: a FIFO, a
-    device (``/dev/zero``) or a huge file is refused at once instead of hanging or filling memory."""
+    device (``/dev/zero``) or a huge file is refused at once instead of hanging or filling memory.
+    Messages name the file ``shown`` (default: its path; the app gives an upload's own name, never where
+    the server keeps it)."""
     path = Path(path)
-    shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
+    if shown is None:
+        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
@@ -718,6 +722,8 @@ def _int_list(name: str, value: Any, length: int | None, minimum: int, maximum: 
                               f"{maximum:,}, one per stage")
     if length is not None and len(value) != length:
         raise SpecError(name, f"has {len(value):,} entries but depths has {length} stages; give one per stage")
+    if all(type(item) is int and minimum <= item <= maximum for item in value):  # the usual case, in one pass
+        return tuple(value)
     return tuple(_int(f"{name}[{i}]", item, minimum, maximum) for i, item in enumerate(value))
 
 

@@ -4,9 +4,12 @@ Each user loops for ``--seconds``: ``/analyse`` of a preset, ``/compare`` of thr
 invalid ``/analyse`` (refused with a SpecError message, which counts as an expected answer, not an error).
 Reported per N: requests, unexpected errors, p50/p95 latency of the valid calls, server RSS before/after.
 Then the queue is overfilled: ``--burst`` simultaneous ``/compare`` joins of 16 designs, counting the
-503 "queue full" answers (the queue holds 64).
+503 "queue full" answers (the queue holds 64). Before it, issue 17's hostile load: ``--hostile`` scripts loop
+the heavy explorations (every try refused, each run stopped by the 5 s limit) and as many loop the
+malformed gradio requests, beside 8 ordinary users: the ordinary users' p50/p95, the slowest
+exploration answer, the malformed requests' status codes, and the server log's tracebacks.
 
-Usage: ``python bench/load.py [--users 8 32] [--seconds 30] [--burst 150]``.
+Usage: ``python bench/load.py [--users 8 32] [--seconds 30] [--burst 150] [--hostile 4]``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -30,6 +34,8 @@ import httpx  # noqa: E402
 from app_fixtures import RunningApp  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from test_abuse_app import MALFORMED  # noqa: E402  (the cases the tests send)
+from test_explore_bounds import DEEP_16, REGNET_1000, WIDE  # noqa: E402
 
 PRESETS = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet101"]
 INVALID = '{"depths": [2, 0, 2, 2]}'
@@ -106,11 +112,62 @@ def burst(app: RunningApp, count: int) -> None:
           f"a join right after answered {alive}.")
 
 
+def hostile(app: RunningApp, scripts: int, seconds: float) -> None:
+    """Ordinary users beside ``scripts`` heavy-exploration loops and ``scripts`` malformed-request loops."""
+    spaces = [json.dumps(space) for space in (DEEP_16, REGNET_1000, WIDE)]
+    explored: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def explorer(index: int) -> None:
+        client = Client(app.url, verbose=False, download_files=False)
+        try:
+            while time.monotonic() < end:
+                start = time.perf_counter()
+                client.predict(spaces[index % len(spaces)], 2000, index, "", "", api_name="/explore")
+                with lock:
+                    explored.append(time.perf_counter() - start)
+                index += 1
+        finally:
+            client.close()
+
+    def malformed(index: int) -> None:
+        with httpx.Client(base_url=app.url.rstrip("/"), timeout=60) as http:
+            while time.monotonic() < end:
+                method, path, body, _ = MALFORMED[index % len(MALFORMED)]
+                code = http.request(method, path, content=body, headers={"content-type": "application/json"})
+                with lock:
+                    statuses[code.status_code] = statuses.get(code.status_code, 0) + 1
+                index += 1
+
+    before = app.log().count("Traceback")
+    latencies: list[float] = []
+    refused: list[float] = []
+    errors: list[str] = []
+    with ThreadPoolExecutor(8 + 2 * scripts) as pool:
+        for i in range(scripts):
+            pool.submit(explorer, i)
+            pool.submit(malformed, i)
+        for _ in range(8):
+            pool.submit(user, app.url, seconds, latencies, refused, errors, lock)
+    ordered = sorted(latencies)
+    print(f"\nHostile load, {seconds:.0f} s: 8 ordinary users beside {scripts} scripts looping heavy explorations "
+          f"and {scripts} looping malformed requests.")
+    print(f"Ordinary users: {len(ordered)} valid calls, p50 {statistics.median(ordered):.0f} ms, "
+          f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.0f} ms, {len(errors)} unexpected errors.")
+    print(f"Explorations: {len(explored)} answered, slowest {max(explored, default=float('nan')):.1f} s (each "
+          f"waits for the one before it: one runs at a time).")
+    print(f"Malformed requests: {sum(statuses.values())} answered, status codes {dict(sorted(statuses.items()))}; "
+          f"new tracebacks in the server log: {app.log().count('Traceback') - before}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--burst", type=int, default=150)
+    parser.add_argument("--hostile", type=int, default=4, help="scripts of each hostile kind (issue 17)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as logs:
         app = RunningApp(Path(logs))
@@ -120,6 +177,8 @@ def main() -> None:
             print("|---:|---:|---:|---:|---:|---:|---|")
             for users in args.users:
                 load(app, users, args.seconds)
+            if args.hostile:
+                hostile(app, args.hostile, args.seconds)
             burst(app, args.burst)
             print(f"Server log: {app.log().count('Traceback')} tracebacks.")
         finally:

@@ -24,9 +24,22 @@ from arch_lab.ui import state
 RESNET50_PARAMS = analyse(load_preset("resnet50")).params
 DEFAULT_DESIGNS = list(state.DEFAULT_DESIGNS)
 """A new session's designs (the Latency tab's "designs to time" starts with them ticked)."""
-QUOTA_S = 4.0
+
+
+def reserved_s(names: list[str], budget_s: float) -> float:
+    """What the app reserves to time ``names`` at batch 1 within ``budget_s`` each, before anything was
+    measured in its process (the assumed rate of this machine's device)."""
+    import torch
+
+    from arch_lab.latency.estimate import design_cost
+
+    key = ("cuda" if torch.cuda.is_available() else "cpu", "fp32", False, "eager", 1)
+    return sum(design_cost(load_preset(name), (1,), budget_s, key).worst_s for name in names)
+
+
+QUOTA_S = 1.5 * reserved_s(DEFAULT_DESIGNS, 1.0)
 """The app's measurement cap here (per session and in all, per minute): one request of the two default
-designs at a 1 s budget reserves 2 x (1 + 0.5) = 3 s, so a second one at the same time must be refused."""
+designs at a 1 s budget fits, a second one at the same time must be refused."""
 PUBLIC = ("compare", "analyse", "explore")
 TRAILING = {"analyse": (1,)}
 """Inputs after the payload, per endpoint (``/analyse``'s batch size)."""
@@ -217,6 +230,26 @@ def test_an_uploaded_design_set_shows_the_real_message(http, events, tmp_path):
 
 
 # ---- the measurement quota -----------------------------------------------------------------------------
+def test_a_design_too_slow_for_its_budget_is_refused_before_it_runs(http, events):
+    """A resnet152 layout at 1408x1408 (within every size limit) ran 38 s on a 1 s budget; resnet50's (the
+    largest layout this app's limits allow) at that size is refused before it runs."""
+    session = uuid.uuid4().hex
+    huge = form(name="r50-1408", block="bottleneck", depths="3, 4, 6, 3", input_height=1408, input_width=1408)
+    added = queue(http, events["on_add"], [None, *huge], session)
+    assert added["success"], added
+    ticked = queue(http, events["keep_ticked"], [None, DEFAULT_DESIGNS], session)  # as the page does on a change
+    assert ticked["success"], ticked
+    slow = queue(http, events["measure"], [None, ["resnet18", "r50-1408"], [1], "fp32", False, "eager", 1], session)
+    assert error_of(slow).startswith("budget_s: too long for this budget: one call of r50-1408 needs ~")
+    assert slow["output"]["title"] == "Measurement refused"
+
+
+def test_a_quota_refusal_says_so_in_its_title(http, events):
+    over = queue(http, events["measure"], [None, DEFAULT_DESIGNS, [1], "fp32", False, "eager", 30])
+    assert error_of(over).startswith(f"budget_s: this measurement may take up to {30 * len(DEFAULT_DESIGNS)} s")
+    assert over["output"]["title"] == "Measurement quota reached"
+
+
 def test_a_burst_of_measurements_gets_no_more_than_the_cap(http, events):
     """Four scripts, four sessions, at once: only one may run; the others are told when to retry."""
     results: list[dict[str, Any]] = []
@@ -231,8 +264,45 @@ def test_a_burst_of_measurements_gets_no_more_than_the_cap(http, events):
         thread.join()
     done = [r for r in results if r["success"]]
     refused = [error_of(r) for r in results if not r["success"]]
-    assert len(done) == 1 and len(refused) == 3
+    assert len(done) == 1 and len(refused) == 3, refused
     assert all(f"capped at {QUOTA_S:.0f} s per 60 s" in text and "try again in" in text for text in refused)
+
+
+MALFORMED = [
+    ("GET", "/gradio_api/queue/data?session_hash=neverjoined1", None, 404),
+    ("POST", "/gradio_api/queue/join", '{"data": [], "fn_index": 99, "session_hash": "s1", "trigger_id": 1}', 404),
+    ("POST", "/gradio_api/queue/join", '{"data": [], "fn_index": -1, "session_hash": "s1", "trigger_id": 1}', 404),
+    ("POST", "/gradio_api/queue/join", '{"data": [], "fn_index": 0, "session_hash": "s1", "trigger_id": NaN}', 400),
+    ("POST", "/gradio_api/queue/join", '{"data": [1e999], "fn_index": 0, "session_hash": "s1"}', 400),
+    ("POST", "/gradio_api/call/analyse", '{"data": [Infinity]}', 400),
+]
+
+
+def test_malformed_gradio_requests_get_a_clean_4xx_and_one_log_line(app, http):
+    before = app.log()
+    for method, path, body, status in MALFORMED * 20:
+        response = http.request(method, path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == status and response.json()["detail"], (path, body, response.text)
+    written = app.log()[len(before):]
+    assert "Traceback" not in written and "Exception in ASGI" not in written
+    assert written.count("refused request (") == len(MALFORMED) * 20
+
+
+@pytest.mark.parametrize("n", [2.5, True, "4"])
+def test_explore_n_must_be_a_whole_number(http, n):
+    kind, message = call(http, "explore", "cifar-resnet-depth", n, 0, "", "")
+    assert kind == "error" and message.startswith("n: ") and "expected a whole number from 1 to 2,000" in message
+
+
+def test_an_upload_error_names_the_file_never_the_servers_path(http, events, tmp_path):
+    latin = tmp_path / "l1.json"
+    latin.write_bytes(b'{"designs": [{"spec": {"name": "caf\xe9"}}]}')
+    with latin.open("rb") as handle:
+        path = http.post("/gradio_api/upload", files={"files": ("l1.json", handle, "application/json")}).json()[0]
+    message = error_of(queue(http, events["on_upload"], [None, {"path": path, "orig_name": "l1.json",
+                                                                "meta": {"_type": "gradio.FileData"}}]))
+    byte = latin.read_bytes().index(b"\xe9")
+    assert message == f"file: l1.json is not UTF-8 text (byte {byte})" and str(Path(path).parent) not in message
 
 
 # ---- logs, temporary files and memory after many hostile requests --------------------------------------

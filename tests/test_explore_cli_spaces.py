@@ -114,6 +114,7 @@ def test_cli_list_names_every_space(capsys):
     (["explore", "resnet50-neighbourhood", "--objective", "params"], "objectives[0]"),
     (["explore", "resnet50-neighbourhood", "--method", "grid"], "method"),
     (["explore", "nowhere.json"], "file"),
+    (["explore", "resnet50-neighbourhood", "--time-limit", "0"], "time_limit_s"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, field, capsys):
     assert main(argv) == 2
@@ -127,3 +128,10 @@ def test_cli_grid_of_a_small_space_file(tmp_path, capsys):
     assert main(["explore", str(space), "--method", "grid", "--objective", "min:params"]) == 0
     out = capsys.readouterr().out
     assert "3 designs from 3 tries" in out and "mine-0" in out  # only depth 1 is on the front
+
+
+def test_cli_says_when_the_time_limit_stopped_a_run(capsys):
+    assert main(["explore", "resnet50-neighbourhood", "--n", "100000", "--time-limit", "0.2"]) == 0
+    captured = capsys.readouterr()
+    assert "stopped early: the time limit of 0.2 s was reached after" in captured.out
+    assert captured.err.startswith("note: only ") and "raise --time-limit or widen the space" in captured.err

@@ -49,11 +49,24 @@ def test_bad_options_print_one_line_and_exit_2(argv, words, capsys):
         assert word in err
 
 
-def test_a_failed_batch_gives_exit_status_1(capsys):
-    # A budget far too small for even one timed call of resnet50: the row says so, the status is 1.
-    assert main(["latency", "resnet50", "--device", "cpu", "--budget", "0.001", "--threads", "1", "--json"]) == 1
+def test_a_failed_batch_gives_exit_status_1(capsys, monkeypatch):
+    import arch_lab.latency.measure as measure_module
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("this batch failed")
+
+    monkeypatch.setattr(measure_module, "_measure_batch", fail)
+    assert main(["latency", "resnet20", "--device", "cpu", "--budget", "1", "--threads", "1", "--json"]) == 1
     row = json.loads(capsys.readouterr().out)["rows"][0]
-    assert row["count"] == 0 and "time budget" in row["error"]
+    assert row["count"] == 0 and "this batch failed" in row["error"]
+
+
+def test_a_design_too_slow_for_its_budget_is_refused_in_one_line(capsys):
+    # resnet50 needs ~0.1 s a call on a fast CPU and far more than 1 ms anywhere: refused before building
+    assert main(["latency", "resnet50", "--device", "cpu", "--budget", "0.001", "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: budget_s: too long for this budget: one call of resnet50 needs")
 
 
 def test_shared_options_parse_to_measure_latency_keywords():

@@ -17,6 +17,7 @@ import torch
 import arch_lab.onnx_export as onnx_export
 from arch_lab import LimitError, ResNetSpec, SpecError, build_model, load_preset
 from arch_lab.cli import main
+from arch_lab.limits import Limits
 from arch_lab.onnx_export import (
     DEFAULT_OPSET,
     SINGLE_FILE_LIMIT_BYTES,
@@ -178,3 +179,13 @@ def test_cli_export_refusals_are_one_line(tmp_path, capsys):
     assert main(["export", str(spec_file), "--onnx", str(tmp_path / "x.onnx"), "--external-data", "never"]) == 2
     assert capsys.readouterr().err.startswith("error: external_data: huge's weights take")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.json"]
+
+
+def test_a_timed_export_runs_in_a_child_and_brings_back_its_file_or_its_refusal(tmp_path):
+    spec = load_preset("resnet20").replace(input_size=16)
+    path = export_onnx(spec, tmp_path / "r20.onnx", timeout_s=300)
+    onnx.checker.check_model(str(path))
+    with pytest.raises(LimitError, match=r"^max_params: .* exceed the limit of 1,000"):
+        export_onnx(spec, tmp_path / "small.onnx", timeout_s=300, limits=Limits(max_params=1_000))
+    with pytest.raises(SpecError, match="^timeout_s: a time bound needs a spec"):
+        export_onnx(build_model(spec), tmp_path / "m.onnx", timeout_s=300)

@@ -100,3 +100,15 @@ def test_only_one_runs_and_at_most_max_waiting_wait(clock):
     for thread in [first, *waiting]:
         thread.join(5)
     assert sorted(inside) == sorted(["first", *(f"w{i}" for i in range(q.max_waiting))])
+
+
+def test_check_applies_the_rules_without_reserving(clock):
+    q = quota(clock)
+    q.check("a", 40)
+    assert q.used() == 0
+    q.reserve("a", 30)
+    with pytest.raises(QuotaError, match="for this session; 30 s are taken"):
+        q.check("a", 11)
+    with pytest.raises(QuotaError, match="^budget_s: this measurement may take up to 41 s"):
+        q.check("b", 41)
+    assert q.used() == 30

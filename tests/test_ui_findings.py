@@ -98,6 +98,38 @@ def test_onnx_export_is_bounded():
         layers_panel.export_onnx_file(default_designs(), "../../etc/passwd")
 
 
+def test_a_tiny_but_deep_design_is_refused_by_its_layer_count_before_any_export(monkeypatch):
+    """Issue 17: depths 250 x 4 at width 8 (1.3 M parameters) traced for over 7 minutes."""
+    from gradio.exceptions import Error
+
+    import arch_lab.onnx_export as onnx_export
+    from arch_lab import ResNetSpec
+    from arch_lab.ui import layers_panel
+    from arch_lab.ui.state import DesignSet
+
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda *args, **kwargs: pytest.fail("exported"))
+    deep = DesignSet.of([ResNetSpec(name="deep", depths=[250] * 4, widths=[8] * 4)])
+    with pytest.raises(Error, match=r"deep has 4,\d{3} layers; the app exports designs of at most 400 layers") as info:
+        layers_panel.export_onnx_file(deep, "design:deep")
+    assert info.value.title == "Export refused"
+
+
+def test_the_app_exports_in_a_child_process_it_stops_at_the_time_limit(monkeypatch, tmp_path):
+    from arch_lab import LimitError, load_preset
+    from arch_lab.onnx_export import export_onnx
+    from arch_lab.ui import layers_panel
+    from arch_lab.ui.state import default_designs
+
+    asked = {}
+    monkeypatch.setattr("arch_lab.onnx_export.export_onnx", lambda spec, path, **kw: asked.update(kw) or path)
+    layers_panel.export_onnx_file(default_designs(), "preset:resnet20")
+    assert asked == {"external_data": False, "timeout_s": layers_panel.ONNX_TIMEOUT_S}
+    monkeypatch.undo()
+    with pytest.raises(LimitError, match=r"^timeout_s: exporting resnet20 took more than 0.05 s and was stopped"):
+        export_onnx(load_preset("resnet20"), tmp_path / "r20.onnx", timeout_s=0.05)  # the child cannot even start
+    assert not (tmp_path / "r20.onnx").exists()
+
+
 # ---- finding 10: the Compare table and its CSV ------------------------------------------------------------
 def test_compare_columns_can_be_chosen_and_the_csv_tells_designs_apart():
     import pandas as pd

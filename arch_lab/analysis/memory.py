@@ -33,9 +33,11 @@ checked against a real run (the tests do, with tensor lifetimes and ``saved_tens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from math import prod
+from operator import itemgetter
 
 from arch_lab.cache import WeightedLRU
 from arch_lab.network import (
@@ -431,23 +433,42 @@ def _trace_chain(layers: Sequence[Layer], elements: int, precision: str = "fp32"
 
 
 def inference_activation_elements(net: CountedNetwork) -> int:
-    """Peak activation elements alive at once in one image's no-grad forward (see module docstring).
+    """Peak activation elements alive at once in one image's no-grad forward (see module docstring):
+    the largest of the stem's and head's peak and each stage's, computed apart so that a design-space
+    sweep can reuse the parts its designs share."""
+    return peak_of_parts(prod(net.input_shape), ends_activation_elements(net),
+                         map(stage_activation_elements, stage_blocks(net)))
 
-    The caller's input stays alive throughout; ``ResNet.forward`` holds each stage's input until the
-    stage returns, so every block but a stage's first runs beside it."""
+
+def stage_blocks(net: CountedNetwork) -> list[list[CountedBlock]]:
+    """The counted blocks of each stage, in order."""
+    return [[block for _, _, block in entries] for _, entries in groupby(net.blocks, key=itemgetter(1))]
+
+
+def ends_activation_elements(net: CountedNetwork) -> int:
+    """Peak elements alive while the stem or the head runs, the caller's input included."""
     image = prod(net.input_shape)
     stem, _ = _trace_chain(net.stem, image)
-    peak, stage, held, previous, block_peak = stem.peak, "", 0, None, 0
-    for _, block_stage, block in net.blocks:
-        if block_stage != stage:
-            stage, held = block_stage, 0
+    head, _ = _trace_chain(net.head, prod(net.head[0].input_shape))
+    return max(stem.peak, image + head.peak)
+
+
+def stage_activation_elements(blocks: Sequence[CountedBlock]) -> int:
+    """Peak elements alive while one stage's ``blocks`` run, beside the caller's input: ``ResNet.forward``
+    holds the stage's input until the stage returns, so every block but the first runs beside it."""
+    peak, held, previous, block_peak = 0, 0, None, 0
+    for block in blocks:
         if block is not previous:  # a stage repeats one counted block
             previous, block_peak = block, block_figures(block).peak
-        peak = max(peak, image + held + block_peak)
-        if not held:
-            held = prod(block.input_shape)
-    head, _ = _trace_chain(net.head, prod(net.head[0].input_shape))
-    return max(peak, image + head.peak)
+        peak = max(peak, held + block_peak)
+        held = held or prod(block.input_shape)
+    return peak
+
+
+def peak_of_parts(image: int, ends: int, stages: Iterable[int]) -> int:
+    """A network's peak from its parts': the stem's and head's (``ends``, the input included) and each
+    stage's (beside the ``image`` elements of the input, which stay alive)."""
+    return max((ends, *(image + stage for stage in stages)))
 
 
 def saved_for_backward(net: CountedNetwork, precision: str) -> Saved:

@@ -20,8 +20,8 @@ from arch_lab.analysis.receptive import Field, stage_fields
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS, frame, layer_records, stage_records
 from arch_lab.cache import WeightedLRU
 from arch_lab.errors import SpecError
-from arch_lab.limits import Limits, check_limits
-from arch_lab.plan import CACHED_LAYERS, CountedNetwork, Layer, clear_plans, plan
+from arch_lab.limits import Counts, Limits, check_limits
+from arch_lab.plan import CACHED_LAYERS, Layer, clear_plans, plan
 from arch_lab.spec import ResNetSpec
 
 MB = 1e6
@@ -164,19 +164,22 @@ HEADLINE = ("params", "macs", "flops", "activations", "activations_mb")
 def headline(spec: ResNetSpec, batch_size: int = 1, limits: Limits | None = None) -> dict[str, int | float]:
     """:data:`HEADLINE` of ``spec`` from its counted blocks, after the request-limit check; ``analyse``
     reports these very numbers, and sweeps call this directly (tens of microseconds a design)."""
-    return _headline(check_limits(spec, limits, batch_size=batch_size), batch_size)
+    counted = check_limits(spec, limits, batch_size=batch_size)
+    return headline_numbers(counted, memory.inference_activation_elements(counted), batch_size)
 
 
-def _headline(counted: CountedNetwork, batch_size: int) -> dict[str, int | float]:
+def headline_numbers(counted: Counts, peak_elements: int, batch_size: int) -> dict[str, int | float]:
+    """:data:`HEADLINE` from one image's counts and peak of live activation elements (the design-space
+    explorer adds these up from a design's stages instead of counting the whole network)."""
     macs = batch_size * counted.macs
-    peak = batch_size * memory.inference_activation_elements(counted) * memory.FP32_BYTES
+    peak = batch_size * peak_elements * memory.FP32_BYTES
     return {"params": counted.params, "macs": macs, "flops": 2 * macs,
             "activations": batch_size * counted.activations, "activations_mb": peak / MB}
 
 
 def _analyse(spec: ResNetSpec, batch_size: int) -> Report:
     counted = check_limits(spec, batch_size=batch_size)
-    numbers = _headline(counted, batch_size)
+    numbers = headline_numbers(counted, memory.inference_activation_elements(counted), batch_size)
     params = numbers["params"]
     weights = {f"weights_{precision}_mb": params * size / MB for precision, size in memory.WEIGHT_BYTES.items()}
     training = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from arch_lab.analysis import Report, analyse
 from arch_lab.analysis.text import comparison_text, summary_text
-from arch_lab.cli.latency_commands import add_latency_options, latency_options, latency_setup
+from arch_lab.cli.latency_commands import add_latency_options, latency_options, latency_setup, refuse_too_long
 from arch_lab.compare import compare
 from arch_lab.errors import SpecError
 from arch_lab.export import comparison_to_csv, designs_from_json, designs_to_json
@@ -88,6 +88,7 @@ def comparison_items(args: argparse.Namespace) -> tuple[list[Report], list[Laten
     if not args.latency:
         return reports, None
     options = latency_options(args)
+    refuse_too_long([report.spec for report in reports], options)
     return reports, [measure_latency(report.spec, **options) for report in reports]
 
 

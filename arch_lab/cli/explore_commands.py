@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seeded uniform sampling (default) or the full grid")
     parser.add_argument("--max-tries", type=int, default=None, metavar="N",
                         help="stop after this many sampled designs (default max(10000, 100 x N))")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="S",
+                        help="stop sampling after S seconds (default: no limit)")
     parser.add_argument("--constraint", action="append", default=[], metavar="TEXT",
                         help="e.g. \"macs<=4e9\" or \"3e9<=macs<=5e9\" (repeatable; all must hold)")
     parser.add_argument("--objective", action="append", default=[], metavar="min|max:METRIC",
@@ -57,11 +59,13 @@ def run_explore(args: argparse.Namespace) -> int:
     result = explore(args.space, n, seed=args.seed, method=args.method, max_tries=args.max_tries,
                      constraints=args.constraint, objectives=args.objective, measure_top=args.measure_top,
                      budget_s=args.budget, executor="local" if args.ray is None else "ray",
-                     address=None if args.ray in (None, "local") else args.ray, on_measured=_progress)
+                     address=None if args.ray in (None, "local") else args.ray, on_measured=_progress,
+                     time_limit_s=args.time_limit)
     print(result.summary())
     if not result.complete:
-        print(f"note: only {result.accepted:,} of {result.requested:,} designs found within {result.tries:,} tries; "
-              "raise --max-tries or widen the space", file=sys.stderr)
+        remedy = "raise --time-limit" if result.stop == "time" else "raise --max-tries"
+        print(f"note: only {result.accepted:,} of {result.requested:,} designs found ({result.stopped_early()}); "
+              f"{remedy} or widen the space", file=sys.stderr)
     front = result.pareto
     if len(front):
         columns = ["name", "block", "depths", "widths", *dict.fromkeys(

@@ -11,8 +11,17 @@ import json
 from typing import Any
 
 from arch_lab.display import device_label
-from arch_lab.latency import DEVICES, DTYPES, MODES, LatencyResult, measure_latency, parse_batch_sizes
+from arch_lab.latency import (
+    DEVICES,
+    DTYPES,
+    MODES,
+    LatencyResult,
+    measure_latency,
+    parse_batch_sizes,
+    resolve_options,
+)
 from arch_lab.presets import resolve
+from arch_lab.spec import ResNetSpec
 
 TABLE_COLUMNS = ["batch_size", "median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms", "count", "throughput_img_s",
                  "peak_memory_mb", "peak_reserved_mb", "tflops", "peak_fraction", "setup_s", "compile_s",
@@ -53,9 +62,19 @@ def latency_options(args: argparse.Namespace) -> dict[str, Any]:
 def run_latency(args: argparse.Namespace) -> int:
     """Exit status 0 when every batch size was measured, 1 when one failed (its row says why)."""
     options = latency_options(args)
-    result = measure_latency(resolve(args.design), **options)
+    spec = resolve(args.design)
+    refuse_too_long([spec], options)
+    result = measure_latency(spec, **options)
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_result(result))
     return 0 if all(row.error is None for row in result.rows) else 1
+
+
+def refuse_too_long(specs: list[ResNetSpec], options: dict[str, Any]) -> None:
+    """Refuse, before anything is built, a design whose one call cannot fit the budget (as the app does)."""
+    from arch_lab.latency.estimate import costs_within_budget
+
+    resolved = resolve_options(**options)
+    costs_within_budget(specs, resolved.batch_sizes, resolved.budget_s, resolved.rate_key)
 
 
 def latency_setup(result: LatencyResult) -> str:

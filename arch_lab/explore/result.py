@@ -39,6 +39,11 @@ class ExploreResult:
     objectives: tuple[str, ...]
     requested: int | None
     """The ``n`` asked for (None: the whole grid)."""
+    stop: str = "found"
+    """Why the sampling ended: ``"found"`` the designs asked for, spent the ``"tries"``, enumerated the
+    ``"grid"``, or reached the ``"time"`` limit."""
+    time_limit_s: float | None = None
+    """The sampling time limit the run had (None: none)."""
     metric_columns: tuple[str, ...] = field(default=())
     latency_model: LatencyModel | None = None
     """The per-device estimate fitted to the measured finalists (None: none measured, or too few)."""
@@ -64,12 +69,29 @@ class ExploreResult:
 
     def summary(self) -> str:
         """One line on what was found, for logs and the CLI."""
-        reasons = ", ".join(f"{count:,} {reason}" for reason, count in self.rejected.items() if count)
         wanted = "" if self.requested is None else f" of {self.requested:,} requested"
         return (f"space {self.space}, {self.method} (seed {self.seed}): {self.accepted:,} designs{wanted} from "
-                f"{self.tries:,} tries (acceptance {self.acceptance_rate:.1%}; rejected: {reasons or 'none'}); "
+                f"{self.tries:,} tries (acceptance {self.acceptance_rate:.1%}; rejected: {self.rejections()}); "
                 f"{int(self.table['pareto'].sum()):,} on the Pareto front of {', '.join(self.objectives) or '-'}"
-                + self._latency_summary())
+                + self._latency_summary() + ("" if self.complete else f"; {self.stopped_early()}"))
+
+    def rejections(self) -> str:
+        """The rejected tries by reason, in words ("none" if there were none)."""
+        reasons = ", ".join(f"{count:,} {reason.replace('_', ' ')}" for reason, count in self.rejected.items()
+                            if count)
+        return reasons or "none"
+
+    def stopped_early(self) -> str:
+        """Why fewer designs than requested were found ("" when the run is complete)."""
+        if self.complete:
+            return ""
+        if self.stop == "time":
+            return f"stopped early: the time limit of {self.time_limit_s:g} s was reached after {self.tries:,} tries"
+        if self.stop == "grid":
+            return "the grid has no more designs"
+        if self.stop == "found":
+            return "the latency constraints left fewer designs than were found"
+        return f"stopped early: the budget of {self.tries:,} tries was spent"
 
     def _latency_summary(self) -> str:
         if "latency_ms" not in self.table:

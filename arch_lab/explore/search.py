@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def optuna_search(space: Space, rows: _Rows, objective: Callable[[ResNetSpec], float], wanted: int, seed: int,
                   max_tries: int) -> None:
     """Add to ``rows`` the designs Optuna tries, with their ``objective`` values, until ``wanted`` are
-    accepted or ``max_tries`` trials have run."""
+    accepted, ``max_tries`` trials have run or the rows' time limit is reached."""
     try:
         import optuna
     except ImportError:
@@ -42,7 +42,7 @@ def optuna_search(space: Space, rows: _Rows, objective: Callable[[ResNetSpec], f
         return value
 
     def enough(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
-        if len(rows) >= wanted:
+        if len(rows) >= wanted or rows.out_of_time():
             study.stop()
 
     study.optimize(trial_value, n_trials=max_tries, callbacks=[enough])

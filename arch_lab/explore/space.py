@@ -111,6 +111,16 @@ class Space:
         """The values an Optuna trial picks (parameter names are the fields, ``depths[2]`` per stage)."""
         return {sampler.field: sampler.suggest(trial, self.stages) for sampler in self.fields}
 
+    def blocks(self, values: dict[str, Any]) -> int:
+        """How many blocks the design of ``values`` has, read off the draw before it is built: what bounds the
+        cost of counting it (0 when the draw's depths are not integers, which validation then refuses)."""
+        depths = values.get(REGNET + "depth", values.get("depths", self.base.depths))
+        if isinstance(depths, int):
+            return depths
+        if not isinstance(depths, (list, tuple)) or not all(isinstance(depth, int) for depth in depths):
+            return 0
+        return sum(depths)
+
     def grid_size(self) -> int:
         return math.prod(sampler.count(self.stages) for sampler in self.fields)
 

@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from arch_lab.errors import SpecError
 from arch_lab.latency.devices import CpuDevice, backend_flags, device_for, is_out_of_memory
+from arch_lab.latency.estimate import MeasurementCost, design_cost, record_rate
 from arch_lab.latency.options import COMPILE_MODES, LatencyOptions, resolve_options
 from arch_lab.latency.result import BatchLatency, LatencyResult
 from arch_lab.latency.sampling import Clock, SamplingRule, sample
@@ -52,8 +53,9 @@ BUDGET_SPLIT = (
     "call starts only if the fastest warm call so far would end within the share, so a share is overrun by at "
     "most one call. Set-up and clean-up after a batch cannot be interrupted: a batch starts only while budget "
     "is left, so the sweep overruns the budget by at most one batch's set-up and clean-up plus one call. A "
-    "batch whose single call, scaled from the largest batch measured before it, would not fit its share is "
-    "skipped; building the model, counting its FLOPs and checking memory come before the budget starts")
+    "batch whose single call, scaled from the largest batch measured before it (before any, estimated from the "
+    "design's MACs: arch_lab.latency.estimate), would not fit its share is skipped; building the model, counting "
+    "its FLOPs and checking memory come before the budget starts")
 
 _LOCK = threading.Lock()
 
@@ -93,6 +95,8 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
     target = _target(spec_or_model, input_shape)
     limits = limits or Limits()
     _check_limits(target, limits, max(options.batch_sizes))
+    estimate = None if target.spec is None else design_cost(target.spec, options.batch_sizes, options.budget_s,
+                                                            options.rate_key)
     if progress is not None and measurement_in_progress():
         progress(0.0, "waiting for another measurement to finish")
     asked = time.perf_counter()
@@ -104,9 +108,12 @@ def measure_latency(spec_or_model: ResNetSpec | nn.Module, *, device: str = "aut
             settings = {"queued_s": queued_s, "started_at": datetime.now(timezone.utc).isoformat(), **flags,
                         **memory}
             try:
-                result = _measure(target, options, where, sampling or SamplingRule(), limits, settings, progress)
+                result = _measure(target, options, where, sampling or SamplingRule(), limits, settings, progress,
+                                  estimate)
             finally:
                 where.recover(failed=True)
+    if target.spec is not None:
+        _record_rates(target.spec, options, result)
     if progress is not None:
         progress(1.0, "done")
     return result
@@ -169,7 +176,7 @@ def _check_memory(target: _Target, options: LatencyOptions, device: CpuDevice) -
 
 
 def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: SamplingRule, limits: Limits,
-             settings: dict[str, Any], progress: Progress | None) -> LatencyResult:
+             settings: dict[str, Any], progress: Progress | None, estimate: MeasurementCost | None) -> LatencyResult:
     matched = device.peak(options.dtype)
     clock = device.clock()
     settings.update(
@@ -199,7 +206,8 @@ def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: 
         if progress is not None:
             progress(index / count, f"batch {batch_size} ({index + 1}/{count}): setting up, warming up and timing")
         measured = [row for row in rows if row.min_ms is not None]
-        refusal = _over_budget(batch_size, remaining_s / (count - index), measured[-1] if measured else None)
+        refusal = _over_budget(batch_size, remaining_s / (count - index), measured[-1] if measured else None,
+                               estimate)
         if refusal is not None:
             rows.append(BatchLatency(batch_size, budget_s=max(remaining_s / (count - index), 0.0), error=refusal))
             continue
@@ -215,6 +223,15 @@ def _measure(target: _Target, options: LatencyOptions, device: CpuDevice, rule: 
     return LatencyResult(target.name, device.kind, device.name, flops, settings, rows)
 
 
+def _record_rates(spec: ResNetSpec, options: LatencyOptions, result: LatencyResult) -> None:
+    """Each batch's fastest call, as the MAC rate the next estimates for these options start from."""
+    layers = plan(spec)
+    macs = sum(layer.macs for layer in layers)
+    for row in result.rows:
+        if row.min_ms is not None:
+            record_rate(options.rate_key, row.batch_size, macs, len(layers), row.min_ms / 1e3)
+
+
 def _describe(exc: BaseException) -> str:
     """A failed batch's error: "out of memory" for any OOM, else the exception's type and first line."""
     if is_out_of_memory(exc):
@@ -223,12 +240,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first_line[:300]}"
 
 
-def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None) -> str | None:
-    """Why a batch is not started: no budget left, or one call of it, predicted from the largest batch
-    measured so far (its fastest call, scaled linearly with the batch size), would overrun its share.
+def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None,
+                 estimate: MeasurementCost | None) -> str | None:
+    """Why a batch is not started: no budget left, or one call of it would overrun its share: predicted
+    from the largest batch measured so far (its fastest call, scaled linearly with the batch size), else
+    from the design's estimate (:mod:`arch_lab.latency.estimate`).
 
     Linear scaling usually overestimates (larger batches tend to run more images per second), so a batch is
-    skipped only when even this cautious guess says it cannot fit; the first batch is never predicted.
+    skipped only when even this cautious guess says it cannot fit.
     """
     if share_s <= 0:
         return "time budget spent before this batch"
@@ -238,6 +257,10 @@ def _over_budget(batch_size: int, share_s: float, previous: BatchLatency | None)
             return (f"skipped: one call would take about {expected_s:.2f} s (batch {previous.batch_size}'s fastest "
                     f"call scaled to {batch_size} images), more than this batch's {share_s:.2f} s share of the "
                     "budget; raise budget_s")
+    elif estimate is not None and estimate.call_s[batch_size] > share_s:
+        return (f"skipped: one call would take about {estimate.call_s[batch_size]:.2f} s (estimated at "
+                f"{estimate.rate.macs_per_s / 1e9:.3g} GMAC/s, {estimate.rate.source}), more than this batch's "
+                f"{share_s:.2f} s share of the budget; raise budget_s")
     return None
 
 

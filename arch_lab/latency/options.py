@@ -17,6 +17,7 @@ import torch
 
 from arch_lab.errors import SpecError
 from arch_lab.latency.catalog import COMPILE_MODES, CUDA_ONLY, DTYPE_NAMES, MODES  # noqa: F401 (re-exported)
+from arch_lab.latency.estimate import RateKey
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES: dict[str, torch.dtype] = {
@@ -47,6 +48,11 @@ class LatencyOptions:
     @property
     def torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
+
+    @property
+    def rate_key(self) -> RateKey:
+        """What a measured MAC rate depends on (:mod:`arch_lab.latency.estimate`)."""
+        return self.device_type, self.dtype, self.channels_last, self.mode, self.threads
 
 
 def resolve_options(*, device: Any = "auto", batch_sizes: Any = (1,), dtype: Any = "fp32",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing is fetched or reported at run time
 
@@ -105,6 +106,18 @@ def launch(demo: gr.Blocks, **overrides: object) -> tuple:
     logging.getLogger("arch_lab").setLevel(logging.INFO)  # one line per refused request
     settings = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="blue"), "css": CSS,
-                "app_kwargs": {"middleware": [Middleware(PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS)]},
+                "app_kwargs": {"middleware": [Middleware(PublicRoutesOnly, public=api.PUBLIC_ENDPOINTS,
+                                                         events=demo.fns.keys, joined=joined_sessions(demo))]},
                 **LAUNCH_SETTINGS, **overrides}
     return demo.launch(**settings)
+
+
+def joined_sessions(demo: gr.Blocks) -> Callable[[str], bool]:
+    """Whether a session has joined ``demo``'s queue: gradio 6.31 keeps a queue of messages per such session
+    (``_queue.pending_messages_per_session``); without that attribute every session counts as joined, and
+    gradio answers as it would."""
+    def joined(session: str) -> bool:
+        sessions = getattr(getattr(demo, "_queue", None), "pending_messages_per_session", None)
+        return sessions is None or session in sessions
+
+    return joined

@@ -100,7 +100,7 @@ def api_analyse(design: str, batch_size: Any = 1) -> dict[str, Any]:
     return analyse_design(design, batch_size)
 
 
-@handler
+@handler(title="Not a valid exploration")
 def api_explore(space: str, n: Any, seed: Any, constraints: str, objectives: str) -> tuple[pd.DataFrame, str]:
     return explore_space(space, n, seed, constraints, objectives)
 

@@ -8,6 +8,7 @@ invalid design also raises it as a toast. Handlers return a new :class:`DesignSe
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -283,7 +284,8 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
         """A saved design set: the same size, format and limit checks as the public API's."""
         if not isinstance(path, str):
             raise SpecError("file", "expected one uploaded JSON file")
-        specs = designs_from_json(read_text_file(path), source="design set")
+        name = "".join(c for c in Path(path).name[:60] if c.isprintable())  # the upload's own name, not the path
+        specs = designs_from_json(read_text_file(path, shown=name), source="design set")
         if len(specs) > MAX_DESIGNS:
             raise SpecError("designs", f"the file holds {len(specs)} designs; the app compares at most {MAX_DESIGNS}")
         new = DesignSet.of(specs).with_batch_size(ds.batch_size)

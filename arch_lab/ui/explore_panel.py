@@ -1,16 +1,10 @@
 """Explore tab: sample a design space, see the Pareto front and the spread, add designs to the comparison.
 
 A thin layer over :func:`arch_lab.explore.explore`. What the app adds is the bounds a public Space needs
-(:data:`MAX_N` designs, :data:`MAX_TRIES` tries, :data:`MAX_SPACE_CHARS` characters of space JSON, one run
-at a time in the whole app through the ``explore`` concurrency group, shared with the public ``/explore``
-endpoint) and a progress bar.
-
-The progress bar is honest because a random or grid exploration for ``k`` designs is a prefix of the one
-for ``n > k`` with the same seed and try budget: both draw the same sequence and the smaller one stops
-earlier. :func:`run_bounded` therefore explores for ``n/16``, ``n/4`` and then ``n`` designs, reporting
-after each; the last call *is* ``explore(n)``, and a call that finds fewer than it asked for has spent the
-whole budget (or the grid), so it equals ``explore(n)`` too and ends the run. The extra work is at most a
-third of the final call's.
+(:data:`MAX_N` designs, :data:`MAX_TRIES` tries and :data:`TIME_LIMIT_S` seconds of sampling per run,
+:data:`MAX_SPACE_CHARS` characters of space JSON, one run at a time in the whole app through the
+``explore`` concurrency group, shared with the public ``/explore`` endpoint) and a progress bar, fed by
+``explore``'s own progress callback: one run makes at most :data:`MAX_TRIES` tries, whatever it shows.
 """
 
 from __future__ import annotations
@@ -39,7 +33,10 @@ from arch_lab.ui.views import escape_markdown, explored_view
 MAX_N = 2_000
 """Most designs one run may ask for (a table of 2,000 rows is still quick to send and to sort)."""
 MAX_TRIES = 10_000
-"""Tries per run: a try costs 0.1-0.4 ms, so a run stays within about 4 s on a 2-core Space."""
+"""Tries per run: a try costs 0.03-0.5 ms on a 2-core Space, so most runs end in well under a second."""
+TIME_LIMIT_S = 5.0
+"""Sampling time per run: draws of very deep designs cost up to a few ms each, and a space whose draws are
+all refused must still answer within seconds (the table, charts and CSV take at most ~1 s more)."""
 MAX_SPACE_CHARS = 100_000
 """Longest space JSON parsed (the library's limit for space files; a real space is a few dozen lines)."""
 MAX_CRITERIA_CHARS = 2_000
@@ -58,8 +55,9 @@ CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "explore"}
 """One exploration at a time in the whole app, from the page or from ``/explore``: each holds a CPU core."""
 PRIVATE = {"api_visibility": "private"}
 QUIET = {"api_visibility": "private", "show_progress": "hidden"}
-CAPS = (f"A run asks for at most {MAX_N:,} designs and stops after {MAX_TRIES:,} tries (a few seconds); the "
-        f"space JSON may hold {MAX_SPACE_CHARS:,} characters; one exploration runs at a time (others wait).")
+CAPS = (f"A run asks for at most {MAX_N:,} designs and stops after {MAX_TRIES:,} tries or {TIME_LIMIT_S:g} s of "
+        f"sampling, whichever comes first (it says so); the space JSON may hold {MAX_SPACE_CHARS:,} characters; one "
+        "exploration runs at a time (others wait).")
 INTRO = f"""\
 Sample a design space, keep the designs that meet your constraints, and see which are on the Pareto front
 of your objectives. Pick a built-in space (its JSON fills the editor; change it freely), set the constraints
@@ -106,23 +104,16 @@ def lines_of(text: Any, field: str) -> list[str]:
 
 def run_bounded(space_json: Any, n: Any, seed: Any = 0, constraints: Any = "", objectives: Any = "",
                 method: Any = "random", report: Callable[[int, int], None] | None = None) -> ExploreResult:
-    """``explore()`` within the app's caps, in growing chunks so that ``report(found, n)`` can show
-    progress; the result equals one ``explore(..., max_tries=MAX_TRIES)`` call (module docstring)."""
+    """``explore()`` within the app's caps; ``report(found, n)`` shows its progress as it runs."""
     space = read_space(space_json)
     n = checked_int("n", n, 1, MAX_N)
     seed = checked_int("seed", seed, 0, MAX_SEED)
     if method not in METHODS:
         raise SpecError("method", f"choose one of {', '.join(METHODS)}")
-    options = {"seed": seed, "constraints": lines_of(constraints, "constraints"),
-               "objectives": lines_of(objectives, "objectives"), "method": method, "max_tries": MAX_TRIES}
-    steps = [k for k in (n // 16, n // 4) if k >= 25] + [n]
-    for k in steps:
-        result = explore(space, k, **options)
-        if report is not None:
-            report(result.accepted, n)
-        if result.accepted < k:  # budget (or grid) spent: the run for n would stop at the same try
-            break
-    return replace(result, requested=n)  # the chunk that ended the run is explore(n), which asked for n
+    progress = None if report is None else lambda found, _tries: report(found, n)
+    return explore(space, n, seed=seed, constraints=lines_of(constraints, "constraints"),
+                   objectives=lines_of(objectives, "objectives"), method=method, max_tries=MAX_TRIES,
+                   time_limit_s=TIME_LIMIT_S, on_progress=progress)
 
 
 def metrics_only(result: ExploreResult | None) -> ExploreResult | None:
@@ -139,13 +130,10 @@ def summary_line(result: ExploreResult) -> str:
     line = (f"**{result.accepted:,}** designs accepted of {result.requested:,} requested, from {result.tries:,} "
             f"tries (acceptance {result.acceptance_rate:.1%}); **{front:,}** on the Pareto front of "
             f"{', '.join(result.objectives) or '— (no objectives)'}.")
-    rejected = ", ".join(f"{count:,} {reason}" for reason, count in result.rejected.items() if count)
-    if rejected:
-        line += f" Rejected tries: {rejected}."
+    if sum(result.rejected.values()):
+        line += f" Rejected tries: {result.rejections()}."
     if not result.complete:
-        stop = "the grid ended" if result.method == "grid" and result.tries < MAX_TRIES else \
-            f"the app's budget of {MAX_TRIES:,} tries was spent"
-        line += f" Fewer designs than asked: {stop}; widen the space or loosen the constraints."
+        line += f" Fewer designs than asked: {result.stopped_early()}; widen the space or loosen the constraints."
     return line
 
 
@@ -258,7 +246,7 @@ def on_space(name: Any) -> tuple[str, str]:
     return space_text(name), space_note(name)
 
 
-@handler
+@handler(title="Not a valid exploration")
 def on_run(space_json: Any, n: Any, seed: Any, method: Any, constraints: Any, objectives: Any, x: Any, y: Any,
            known: Any, edf_metric: Any, runs: dict[str, Any],
            progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008  (gradio's idiom)

@@ -232,26 +232,36 @@ def fit_budget(ticked: Any, chosen: Any) -> Any:
     return gr.Slider(maximum=cap, value=min(max(wanted, BUDGET_RANGE[0]), cap))
 
 
-@handler
+@handler(title="Measurement refused")
 def measure(designs: DesignSet, which: Any, batch_sizes: list[int], dtype: str, channels_last: bool, mode: str,
             budget_s: float, request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:  # noqa: B008
     """Measure the ticked designs with the same settings; the result replaces the store (so all designs
-    shown were timed alike, and a session's store never outgrows its set)."""
+    shown were timed alike, and a session's store never outgrows its set).
+
+    Every refusal that needs no device comes first, before torch is loaded: the inputs, and the quota for
+    the least the request can take (its budgets). Then each design's worst case is estimated on this
+    device (:mod:`arch_lab.latency.estimate`; a design whose one call would not fit the budget is refused)
+    and their sum is reserved before the request waits for the measurement slot."""
     if not len(designs):
         raise refuse("Add designs on the Design tab first", title="Nothing to measure")
     chosen = checked_designs(designs, which)
     settings = checked_settings(batch_sizes, dtype, channels_last, mode, budget_s)
-    from arch_lab.latency import measure_latency
+    session = request.session_hash or "anonymous"
+    QUOTA.check(session, len(chosen) * settings["budget_s"])
+    from arch_lab.latency import measure_latency, resolve_options
+    from arch_lab.latency.estimate import costs_within_budget
 
+    options = resolve_options(**settings)  # an option this device lacks (tf32 on a CPU) is refused here
+    costs = costs_within_budget(chosen, options.batch_sizes, options.budget_s, options.rate_key)
     new: dict[str, Any] = {}
     count = len(chosen)
-    with QUOTA.slot(request.session_hash or "anonymous", count * (settings["budget_s"] + SETUP_S)):
+    with QUOTA.slot(session, sum(cost.worst_s for cost in costs)):
         for i, spec in enumerate(chosen):
             new[spec.key()] = entry(_with_progress(
                 lambda report, spec=spec: measure_latency(spec, progress=report, **settings),
                 lambda fraction, message, i=i, name=spec.name: progress(
                     (i + fraction) / count, desc=f"{name} ({i + 1}/{count}): {message}"),
-                settings["budget_s"] + SETUP_S))
+                settings["budget_s"]))
     return new
 
 
@@ -295,8 +305,9 @@ def checked_designs(designs: DesignSet, which: Any) -> list:
 
 
 def checked_settings(batch_sizes: Any, dtype: Any, channels_last: Any, mode: Any, budget_s: Any) -> dict[str, Any]:
-    """The measurement settings, each one of the values the widgets offer, or a SpecError naming it."""
-    dtypes, modes = options_here()
+    """The measurement settings, each one of the values the widgets offer on some device, or a SpecError
+    naming it (without torch: whether this device has CUDA is checked when the measurement is set up)."""
+    dtypes, modes = DTYPE_NAMES, MODES
     if not isinstance(batch_sizes, list) or not batch_sizes or not all(b in BATCH_CHOICES for b in batch_sizes):
         raise SpecError("batch_sizes", f"pick one or more of {', '.join(map(str, BATCH_CHOICES))}")
     if dtype not in dtypes:

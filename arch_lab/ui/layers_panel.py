@@ -4,8 +4,10 @@ The design is one of the comparison's or any preset. The per-layer table is the 
 analytic plan, checked against the built module) in execution order (a block's shortcut after its conv
 branch), with shapes as ``N×C×H×W``, exact parameter counts, MACs in units, each layer's output memory and
 a totals row. The diagram draws the design (or two side by side) to scale of channels or MACs. The ONNX
-export builds the model, so it is bounded: designs above :data:`ONNX_MAX_PARAMS` parameters are refused
-and one export runs at a time (:data:`ONNX_LOCK`); others are refused while it runs, not queued.
+export builds and traces the model, so it is bounded before it starts: designs above
+:data:`ONNX_MAX_PARAMS` parameters or :data:`ONNX_MAX_LAYERS` layers are refused, the export runs in a
+child process stopped after :data:`ONNX_TIMEOUT_S`, and one export runs at a time (:data:`ONNX_LOCK`);
+others are refused while it runs, not queued.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from arch_lab import charts
 from arch_lab.analysis import analyse
 from arch_lab.analysis.tables import LAYER_COLUMNS, STAGE_COLUMNS
 from arch_lab.errors import LimitError, SpecError
+from arch_lab.plan import plan
 from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import ResNetSpec
 from arch_lab.ui.compute import units_note
@@ -38,6 +41,11 @@ DESIGN, PRESET = "design:", "preset:"
 NONE = ""
 ONNX_MAX_PARAMS = 100_000_000
 """Largest design the app exports to ONNX (building and tracing it takes memory and seconds)."""
+ONNX_MAX_LAYERS = 400
+"""Deepest graph the app exports: tracing takes about 0.05 s a layer here (resnet152, the deepest preset,
+has 313 layers), and much more per layer for deeper graphs."""
+ONNX_TIMEOUT_S = 60.0
+"""An export still running after this is stopped (a 400-layer export takes about 20 s on 2 busy cores)."""
 ONNX_LOCK = threading.Lock()
 SCALES = [("channels", "channels"), ("MACs", "macs")]
 
@@ -135,24 +143,27 @@ def show(ds: DesignSet, value: Any, other: Any = NONE, scale: Any = "channels") 
     return line, stages_view(report.stages), layers_view(report.layers), charts.architecture(reports, scale=scale)
 
 
-@handler
+@handler(title="Export refused")
 def export_onnx_file(ds: DesignSet, value: Any) -> str:
     """The picked design as ONNX (random weights, dynamic batch), refused above :data:`ONNX_MAX_PARAMS`
-    parameters and while another export runs."""
+    parameters or :data:`ONNX_MAX_LAYERS` layers and while another export runs, stopped after
+    :data:`ONNX_TIMEOUT_S`."""
     spec = picked(ds, value)
     if spec is None:
         raise refuse("Pick a design first", title="Nothing to export")
-    params = analyse(spec).params
-    if params > ONNX_MAX_PARAMS:
-        raise LimitError("design", f"{spec.name} has {params:,} parameters; the app exports designs of at most "
-                                   f"{ONNX_MAX_PARAMS:,} (use `python -m arch_lab export` for larger ones)")
+    report = analyse(spec)
+    for what, size, bound in (("parameters", report.params, ONNX_MAX_PARAMS),
+                              ("layers", len(plan(spec)), ONNX_MAX_LAYERS)):
+        if size > bound:
+            raise LimitError("design", f"{spec.name} has {size:,} {what}; the app exports designs of at most "
+                                       f"{bound:,} {what} (use `python -m arch_lab export` for larger ones)")
     if not ONNX_LOCK.acquire(blocking=False):
         raise refuse("Another ONNX export is running; try again in a few seconds", title="Export busy")
     try:
         from arch_lab.onnx_export import export_onnx
 
         path = fresh_file("model.onnx")  # a fixed name: never built from the design's name
-        export_onnx(spec, path, external_data=False)
+        export_onnx(spec, path, external_data=False, timeout_s=ONNX_TIMEOUT_S)
         return str(path)
     finally:
         ONNX_LOCK.release()

@@ -1,11 +1,13 @@
 """A cap on latency measurement, the app's heaviest work: seconds per minute, per session and in all.
 
-A measurement keeps the CPU (or GPU) busy for its whole budget, and any script can start one through the
-queue. So each request *reserves* its worst-case time (designs × budget per design, plus a setup allowance)
-before it may wait or run; it is refused at once — with a message saying how long to wait — if the
-session or the whole process would go over its cap within the sliding window, or if more than
-``max_waiting`` requests already wait. When it finishes, the reservation is settled at the time it really
-took. The clock is injectable, so the rules are tested without sleeping.
+A measurement keeps the CPU (or GPU) busy for its whole budget and more (building the model, calls that
+run past the budget: :mod:`arch_lab.latency.estimate`), and any script can start one through the queue.
+So each request *reserves* its worst case, as that module estimates it, before it may wait or run; it is
+refused at once — with a message saying how long to wait — if the session or the whole process would go
+over its cap within the sliding window, or if more than ``max_waiting`` requests already wait. When it
+finishes, the reservation is settled at the time it really took. :meth:`MeasurementQuota.check` applies
+the same rules without reserving, so the app can refuse before it loads torch to estimate. The clock is
+injectable, so the rules are tested without sleeping.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from arch_lab.errors import SpecError
 
 class QuotaError(SpecError):
     """A measurement refused because it would exceed the measurement cap; the message says when to retry."""
+
+    title = "Measurement quota reached"
 
 
 def _env_float(name: str, default: float) -> float:
@@ -61,25 +65,33 @@ class MeasurementQuota:
         with self._lock:
             return sum(c.seconds for c in self._live(session))
 
+    def check(self, session: str, seconds: float) -> None:
+        """Raise :class:`QuotaError` if a request of ``seconds`` would be refused now (nothing is reserved)."""
+        with self._lock:
+            self._check(session, seconds)
+
     def reserve(self, session: str, seconds: float) -> _Charge:
         """Charge ``seconds`` (the request's worst case) now, or raise :class:`QuotaError`."""
+        with self._lock:
+            self._check(session, seconds)
+            charge = _Charge(session, self.clock(), seconds)
+            self._charges.append(charge)
+            return charge
+
+    def _check(self, session: str, seconds: float) -> None:
         largest = min(self.session_s, self.process_s)
         if seconds > largest:
             raise QuotaError("budget_s", f"this measurement may take up to {seconds:.0f} s, more than the "
                                          f"{largest:.0f} s one request may use; time fewer designs or lower "
                                          "the time budget per design")
-        with self._lock:
-            for whose, charges, cap in (("this session", self._live(session), self.session_s),
-                                        ("all users together", self._live(None), self.process_s)):
-                used = sum(c.seconds for c in charges)
-                if used + seconds > cap:
-                    raise QuotaError("latency", f"measurement is capped at {cap:.0f} s per {self.window_s:.0f} s "
-                                                f"for {whose}; {used:.0f} s are taken and this request may need "
-                                                f"{seconds:.0f} s — try again in "
-                                                f"{self._free_in(charges, cap - seconds):.0f} s")
-            charge = _Charge(session, self.clock(), seconds)
-            self._charges.append(charge)
-            return charge
+        for whose, charges, cap in (("this session", self._live(session), self.session_s),
+                                    ("all users together", self._live(None), self.process_s)):
+            used = sum(c.seconds for c in charges)
+            if used + seconds > cap:
+                raise QuotaError("latency", f"measurement is capped at {cap:.0f} s per {self.window_s:.0f} s "
+                                            f"for {whose}; {used:.0f} s are taken and this request may need "
+                                            f"{seconds:.0f} s — try again in "
+                                            f"{self._free_in(charges, cap - seconds):.0f} s")
 
     @contextmanager
     def slot(self, session: str, seconds: float) -> Iterator[None]:
