@@ -22,9 +22,14 @@ TIMM_PREFIX = "timm:"
 """Preset names with this prefix are timm models (``timm:resnet50d``)."""
 
 
-def list_presets() -> list[str]:
-    """Preset names, sorted."""
-    return sorted(entry.name.removesuffix(".json") for entry in PRESET_DIR.iterdir() if entry.name.endswith(".json"))
+def list_presets(timm: bool = False) -> list[str]:
+    """Preset names, sorted; with ``timm``, then every supported timm model as ``timm:NAME``."""
+    names = sorted(entry.name.removesuffix(".json") for entry in PRESET_DIR.iterdir() if entry.name.endswith(".json"))
+    if timm:
+        from arch_lab.timm_family import timm_models  # reads the catalog: only when asked for
+
+        names += [TIMM_PREFIX + name for name in timm_models()]
+    return names
 
 
 def preset_source(name: str) -> str:

@@ -114,15 +114,30 @@ def test_item4_the_needed_budget_gives_every_batch_enough_timed_calls(monkeypatc
 
 
 def test_item4_the_default_budget_is_ten_seconds_and_never_more_than_the_quota_allows():
+    """The slider's top is the largest budget whose reserved worst case (what a request reserves, issue 17's
+    estimate) fits the quota, for the ticked designs at the chosen settings; the default run fits at 10 s."""
+    from arch_lab.latency.estimate import design_cost
+
     quota = min(latency_panel.QUOTA.session_s, latency_panel.QUOTA.process_s)
-    assert latency_panel.DEFAULT_BUDGET_S == 10 <= latency_panel.budget_cap(2)  # the default designs
-    for count in range(1, 17):
-        cap = latency_panel.budget_cap(count)
-        assert count * (cap + latency_panel.SETUP_S) <= quota or cap == latency_panel.BUDGET_RANGE[0] + 1
-    fitted = latency_panel.fit_budget(["a"] * 16, None)
-    assert (fitted.maximum, fitted.value) == (latency_panel.budget_cap(16), latency_panel.budget_cap(16))
-    assert latency_panel.fit_budget(["a"], 25).value == 25  # the user's own budget, when it fits
-    assert latency_panel.fit_budget(["a"] * 3, None).value == 10
+    key = latency_panel._rate_key("fp32", False, "eager")
+
+    def reserved(specs, batches, budget):
+        return sum(design_cost(spec, batches, budget, key).worst_s for spec in specs)
+
+    defaults = default_designs().designs
+    assert latency_panel.DEFAULT_BUDGET_S == 10 <= latency_panel.budget_cap(defaults)  # the default run
+    r18, r50 = load_preset("resnet18"), load_preset("resnet50")
+    for specs, batches in (([r18], (1,)), ([r18] * 16, (1,)), ([r50] * 3, (1, 8, 64)), (defaults, (1, 8))):
+        cap = latency_panel.budget_cap(specs, batches)
+        assert reserved(specs, batches, cap) <= quota or cap == latency_panel.BUDGET_RANGE[0] + 1
+        assert cap == latency_panel.BUDGET_RANGE[1] or reserved(specs, batches, cap + 1) > quota  # the largest
+    many = DesignSet.of(r18.replace(name=f"r{i}") for i in range(16))
+    fitted = latency_panel.fit_budget(many, list(many.names), [1, 8], "fp32", False, "eager", None)
+    assert (fitted.maximum, fitted.value) == (latency_panel.budget_cap(many.designs),) * 2
+    one = DesignSet.of([r18])
+    assert latency_panel.fit_budget(one, ["resnet18"], [1], "fp32", False, "eager", 25).value == 25  # the user's
+    wider = latency_panel.fit_budget(one, ["resnet18"], [1, 8, 64, 128], "fp32", False, "eager", 25)
+    assert wider.value == wider.maximum < 25  # bigger batches reserve more: the user's budget lowered to fit
 
 
 # ---- item 6 ----------------------------------------------------------------------------------------------

@@ -95,8 +95,9 @@ def test_a_session_starts_with_resnet18_as_baseline_and_resnet50_from_the_preset
 
 
 # --- the editor form -----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list_presets())
+@pytest.mark.parametrize("name", list_presets(timm=True))
 def test_form_round_trips_every_field_of_presets(name):
+    """Every preset and every timm model (whose fields cover the whole timm family) survives the editor."""
     spec = load_preset(name)
     form = spec_to_form(spec)
     assert set(form) == set(FORM_FIELDS)
@@ -252,3 +253,15 @@ def test_latency_tab_says_where_it_measures_and_offers_cuda_options_only_with_a_
     assert latency_panel.where_measured() == "GPU: NVIDIA H100 80GB HBM3"
     dtypes, modes = latency_panel.options_here()
     assert "tf32" in dtypes and "cuda_graph" in modes
+
+
+def test_the_form_sets_the_timm_family_fields_and_empty_boxes_mean_null():
+    form = spec_to_form(load_preset("resnet18"))
+    assert (form["stem_pool"], form["attention"], form["norm_groups"], form["head_width"]) == ("", "", None, None)
+    changed = {**form, "attention": "eca", "anti_alias": "blur", "norm": "groupnorm", "norm_groups": 8,
+               "activation": "silu", "stem_pool": "conv", "head_width": 256}
+    spec = form_to_spec(changed)
+    assert (spec.attention_kind, spec.anti_alias, spec.norm, spec.norm_groups, spec.activation, spec.pool,
+            spec.head_width) == ("eca", "blur", "groupnorm", 8, "silu", "conv", 256)
+    with pytest.raises(SpecError, match="^radix: applies to split_attention stages only"):
+        form_to_spec({**form, "radix": 4})

@@ -16,6 +16,7 @@ import gradio as gr
 from arch_lab.analysis import analyse
 from arch_lab.errors import SpecError
 from arch_lab.export import designs_from_json
+from arch_lab.network import ACTIVATIONS, ANTI_ALIAS, AVD, NORMS, STEM_POOLS
 from arch_lab.presets import list_presets, load_preset
 from arch_lab.spec import BLOCKS, SHORTCUTS, STEMS, ResNetSpec, parse_json, read_text_file
 from arch_lab.ui.compute import reports_of
@@ -91,7 +92,48 @@ def _field_widgets(form: dict[str, Any]) -> dict[str, gr.components.Component]:
     with gr.Row():
         w["conv_bias"] = gr.Checkbox(value=form["conv_bias"], label="conv_bias (biased convs)")
         w["zero_init_residual"] = gr.Checkbox(value=form["zero_init_residual"], label="zero_init_residual")
+    with gr.Accordion("timm's family: stem pool, attention, anti-aliasing, norms, pre-activation, forking blocks",
+                      open=False, elem_id="family-fields"):
+        _family_widgets(w, form, integer, choice)
     return w
+
+
+def _family_widgets(w: dict[str, gr.components.Component], form: dict[str, Any], integer: Callable[..., None],
+                    choice: Callable[..., None]) -> None:
+    """The timm-family fields (README, "The spec"): each keeps its default unless the design uses it."""
+
+    def optional(name: str, info: str) -> None:
+        w[name] = gr.Number(value=form[name], label=name, info=info, precision=0)
+
+    def check(name: str, label: str) -> None:
+        w[name] = gr.Checkbox(value=form[name], label=label)
+
+    with gr.Row():
+        choice("stem_pool", [("the stem's own", ""), *((pool, pool) for pool in STEM_POOLS)],
+               info="conv: ResNet-RS; zero_pad_max: BiT")
+        choice("attention", [("SE if se_ratio > 0", ""), ("ECA", "eca")], info="ECA: se_ratio 0")
+        integer("se_divisor", info="SE width: 1 torchvision round, 8 timm")
+        choice("anti_alias", ANTI_ALIAS, info="avg: resnetaa, blur: resnetblur")
+    with gr.Row():
+        choice("norm", NORMS)
+        optional("norm_groups", "GroupNorm groups (empty: 32)")
+        optional("norm_group_width", "or channels per group")
+        choice("activation", ACTIVATIONS)
+    with gr.Row():
+        choice("shortcut_kernel", [1, 3], info="3: SENet-154's projection")
+        integer("reduce_first", info="SENet-154: 2")
+        optional("head_width", "RegNetZ's head conv (empty: none)")
+        check("linear_out", "linear_out (RegNetZ)")
+    with gr.Row():
+        check("preact", "preact (ResNetV2, BiT)")
+        check("weight_standardization", "weight_standardization (BiT)")
+        integer("radix", info="split_attention: ResNeSt")
+        choice("avd", AVD, info="ResNeSt's avd pool")
+    with gr.Row():
+        integer("scales", info="res2net splits")
+        w["sk_ratio"] = gr.Number(value=form["sk_ratio"], label="sk_ratio", step=0.0625, info="SKNet attention width")
+        integer("sk_divisor", info="SKNet rounding")
+        check("sk_split_input", "sk_split_input")
 
 
 def build_globals() -> tuple[gr.Number, gr.Button, gr.Number]:
@@ -126,8 +168,9 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             gr.Markdown("### 1 · Edit a design")
-            preset = gr.Dropdown(label="Start from preset", choices=list_presets(), value=START_PRESET,
-                                 info="loads the preset into the editor as a new design; then change any field")
+            preset = gr.Dropdown(label="Start from preset", choices=list_presets(timm=True), value=START_PRESET,
+                                 info="loads the preset into the editor as a new design, then change any field; "
+                                      "type to search, timm:… for timm's ResNet family")
             target = gr.Markdown(editing_line(None), elem_id="editing-target")
             published = gr.Markdown(published_for(start), elem_id="published-accuracy",
                                     elem_classes=["hint"])
@@ -171,7 +214,7 @@ def build(designs: gr.State, tabs: gr.Tabs, load: Callable[..., Any],
     def on_preset(ds: DesignSet, name: str) -> list[Any]:
         """A preset as a new design: at its own input size (a CIFAR ResNet's 32 px, an ImageNet one's 224),
         or at the app-wide input size once the user has applied one."""
-        if not isinstance(name, str) or name not in list_presets():
+        if not isinstance(name, str) or name not in list_presets(timm=True):
             raise SpecError("preset", "choose one of the listed presets")
         spec = load_preset(name)
         if ds.input_size is not None:

@@ -16,12 +16,20 @@ from typing import Any
 from arch_lab.errors import SpecError
 from arch_lab.spec import ResNetSpec
 
+FAMILY_FIELDS = (
+    "stem_pool", "attention", "se_divisor", "anti_alias", "norm", "norm_groups", "norm_group_width", "activation",
+    "weight_standardization", "preact", "shortcut_kernel", "reduce_first", "linear_out", "head_width", "radix", "avd",
+    "scales", "sk_ratio", "sk_divisor", "sk_split_input",
+)
+"""The timm-family fields, shown together in the editor."""
 FORM_FIELDS = (
     "name", "block", "stem", "shortcut", "depths", "widths", "strides", "groups", "width_per_group",
     "group_width", "bottleneck_ratio", "stem_width", "se_ratio", "input_height", "input_width", "in_channels",
-    "num_classes", "conv_bias", "zero_init_residual",
+    "num_classes", "conv_bias", "zero_init_residual", *FAMILY_FIELDS,
 )
 """The editor's widgets, in the order the UI passes their values."""
+OPTIONAL_FIELDS = ("stem_pool", "attention", "norm_groups", "norm_group_width", "head_width")
+"""Fields whose ``null`` the form shows as an empty box or the "(default)" choice ``""``."""
 LIST_FIELDS = ("depths", "widths", "strides")
 NO_GROUP_WIDTH = "-"
 """How the form writes a stage without a group width (``null`` and ``none`` are read as it too)."""
@@ -108,6 +116,8 @@ def spec_to_form(spec: ResNetSpec) -> dict[str, Any]:
         "stem_width": spec.stem_width, "se_ratio": spec.se_ratio, "input_height": height, "input_width": width,
         "in_channels": spec.in_channels, "num_classes": spec.num_classes, "conv_bias": spec.conv_bias,
         "zero_init_residual": spec.zero_init_residual,
+        **{key: getattr(spec, key) for key in FAMILY_FIELDS},
+        **{key: "" for key in ("stem_pool", "attention") if getattr(spec, key) is None},
     }
 
 
@@ -122,6 +132,7 @@ def form_to_spec(values: Mapping[str, Any]) -> ResNetSpec:
     parsed = {"block": parse_block, "group_width": parse_group_width, "bottleneck_ratio": parse_ratios}
     data = {key: values[key] for key in FORM_FIELDS if key not in LIST_FIELDS and not key.startswith("input_")}
     data |= {key: parse(values[key]) for key, parse in parsed.items()}
+    data |= {key: None for key in OPTIONAL_FIELDS if values[key] in ("", None)}
     for key in LIST_FIELDS:
         data[key] = parse_int_list(key, values[key])
     height, width = values["input_height"], values["input_width"]

@@ -16,8 +16,10 @@ measured with.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -27,8 +29,11 @@ from arch_lab import charts
 from arch_lab.columns import CALLS, P10, P90, latency_columns
 from arch_lab.display import device_label
 from arch_lab.errors import SpecError
-from arch_lab.latency.catalog import CUDA_ONLY, DTYPE_NAMES, MODES, cpu_model
+from arch_lab.latency.catalog import COMPILE_MODES, CUDA_ONLY, DTYPE_NAMES, MODES, cpu_model
+from arch_lab.latency.estimate import RateKey, measurement_cost, rate_for
 from arch_lab.latency.reliability import MARK, MAX_SPREAD, MIN_TIMED_CALLS, needed_budget_s, problems
+from arch_lab.plan import count
+from arch_lab.spec import ResNetSpec
 from arch_lab.ui.compute import LatencyStore, latency_frames
 from arch_lab.ui.exports import fresh_file
 from arch_lab.ui.guard import handler, refuse
@@ -40,14 +45,13 @@ if TYPE_CHECKING:
     from arch_lab.latency import LatencyResult
 
 BATCH_CHOICES = [1, 2, 4, 8, 16, 32, 64, 128]
+DEFAULT_BATCHES = (1, 8)
 BUDGET_RANGE = (1, 30)
 """Seconds of measurement per design that the slider offers (and the event accepts)."""
 DEFAULT_BUDGET_S = 10
 """The budget a session starts with: on a GPU every preset gets ample calls in it; on a 2-core CPU resnet18
 does at batches 1 and 8, and a slower design is told what it needs. Sampling stops once the timings are
 steady, so a fast design does not use it all."""
-SETUP_S = 0.5
-"""Allowance per design for building the model, charged with its budget when a request reserves time."""
 QUOTA = MeasurementQuota()
 PROGRESS_TICK_S = 0.25
 SPREAD_FIELDS = {P10: "p10_ms", P90: "p90_ms", CALLS: "count"}
@@ -105,11 +109,29 @@ def reliability_text(row: dict[str, Any]) -> str:
     return f"{MARK} {', '.join(found)}" if found else "✓"
 
 
-def budget_cap(designs: int) -> int:
-    """The largest budget per design that the quota lets one request take for ``designs`` designs, within
-    :data:`BUDGET_RANGE` (and above its minimum: a slider needs a range; the quota refuses what it must)."""
-    most = min(QUOTA.session_s, QUOTA.process_s) / max(designs, 1) - SETUP_S
-    return int(min(max(most, BUDGET_RANGE[0] + 1), BUDGET_RANGE[1]))
+def budget_cap(specs: Sequence[ResNetSpec], batch_sizes: Sequence[int] = DEFAULT_BATCHES, dtype: str = "fp32",
+               channels_last: bool = False, mode: str = "eager") -> int:
+    """The largest whole budget per design, within :data:`BUDGET_RANGE`, whose worst case for ``specs`` at
+    these settings — what a request reserves, :func:`arch_lab.latency.estimate.measurement_cost` — fits the
+    quota (above the range's minimum all the same: a slider needs a range; the quota refuses what it must)."""
+    quota = min(QUOTA.session_s, QUOTA.process_s)
+    rate = rate_for(_rate_key(dtype, channels_last, mode))
+    sizes = [(counted.macs, counted.layers, counted.params) for counted in map(count, specs)]
+    for budget in range(BUDGET_RANGE[1], BUDGET_RANGE[0] + 1, -1):
+        worst = sum(measurement_cost(macs, layers, params, batch_sizes, budget, mode in COMPILE_MODES, rate).worst_s
+                    for macs, layers, params in sizes)
+        if worst <= quota:
+            return budget
+    return BUDGET_RANGE[0] + 1
+
+
+def _rate_key(dtype: str, channels_last: bool, mode: str) -> RateKey:
+    """The measured-rate key a request of these settings will use; before torch is loaded (nothing can have
+    been measured yet) a CPU's, whose assumed rates are the lowest."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return "cpu", dtype, channels_last, mode, 0
+    return "cuda" if torch.cuda.is_available() else "cpu", dtype, channels_last, mode, torch.get_num_threads()
 
 
 def row_issue(row: dict[str, Any]) -> str:
@@ -163,13 +185,14 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
     offered = gr.State(start)
     """The names the list offered before the set changed: a name not among them is a new design, ticked."""
     with gr.Row():
-        batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=[1, 8], min_width=240)
+        batch_sizes = gr.CheckboxGroup(label="batch sizes", choices=BATCH_CHOICES, value=list(DEFAULT_BATCHES),
+                                       min_width=240)
         dtype = gr.Dropdown(label="dtype", choices=dtypes, value="fp32", min_width=120)
         mode = gr.Dropdown(label="mode", choices=modes, value="eager", min_width=160,
                            info="compile: torch.compile first (slow to start)")
     with gr.Row():
         channels_last = gr.Checkbox(label="channels_last memory format", value=False)
-        cap = budget_cap(len(start))
+        cap = budget_cap(default_designs().designs)
         budget_s = gr.Slider(label="time budget per design (s)", minimum=BUDGET_RANGE[0], maximum=cap, step=1,
                              value=min(DEFAULT_BUDGET_S, cap), min_width=240, elem_id="latency-budget",
                              info=f"stops early once the timings are steady; measurement is shared: at most "
@@ -195,7 +218,9 @@ def build(designs: gr.State, latency: gr.State, tab: gr.Tab) -> None:
     designs.change(keep_ticked, [designs, which, offered], [which, offered], api_visibility="private",
                    show_progress="hidden")
     budget_s.release(remember_budget, budget_s, chosen_budget, api_visibility="private", show_progress="hidden")
-    which.change(fit_budget, [which, chosen_budget], budget_s, api_visibility="private", show_progress="hidden")
+    gr.on([which.change, batch_sizes.change, dtype.change, channels_last.change, mode.change], fit_budget,
+          [designs, which, batch_sizes, dtype, channels_last, mode, chosen_budget], budget_s,
+          api_visibility="private", show_progress="hidden")
 
 
 @handler
@@ -224,10 +249,15 @@ def remember_budget(value: Any) -> Any:
 
 
 @handler
-def fit_budget(ticked: Any, chosen: Any) -> Any:
-    """The budget slider for the ticked designs: up to what the quota lets them take, at the user's own
-    budget or else :data:`DEFAULT_BUDGET_S`, lowered to fit."""
-    cap = budget_cap(len(ticked) if isinstance(ticked, list) else 1)
+def fit_budget(designs: DesignSet, ticked: Any, batch_sizes: Any, dtype: Any, channels_last: Any, mode: Any,
+               chosen: Any) -> Any:
+    """The budget slider for the ticked designs at these settings: up to what the quota lets them reserve
+    (:func:`budget_cap`), at the user's own budget or else :data:`DEFAULT_BUDGET_S`, lowered to fit."""
+    names = set(ticked) if isinstance(ticked, list) else set()
+    specs = [spec for spec in designs.designs if spec.name in names] or list(designs.designs[:1])
+    batches = [b for b in batch_sizes if b in BATCH_CHOICES] if isinstance(batch_sizes, list) else []
+    cap = budget_cap(specs, batches or DEFAULT_BATCHES, dtype if isinstance(dtype, str) else "fp32",
+                     channels_last is True, mode if isinstance(mode, str) else "eager")
     wanted = chosen if isinstance(chosen, (int, float)) and not isinstance(chosen, bool) else DEFAULT_BUDGET_S
     return gr.Slider(maximum=cap, value=min(max(wanted, BUDGET_RANGE[0]), cap))
 

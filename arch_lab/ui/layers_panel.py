@@ -51,7 +51,7 @@ SCALES = [("channels", "channels"), ("MACs", "macs")]
 
 
 def choices(ds: DesignSet) -> list[tuple[str, str]]:
-    return [(f"{n}", DESIGN + n) for n in ds.names] + [(f"preset: {p}", PRESET + p) for p in list_presets()]
+    return [(f"{n}", DESIGN + n) for n in ds.names] + [(f"preset: {p}", PRESET + p) for p in list_presets(timm=True)]
 
 
 def build(designs: gr.State, load: Callable[..., Any]) -> None:

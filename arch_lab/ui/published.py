@@ -9,8 +9,12 @@ a user's design.
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from arch_lab.presets import load_preset
 from arch_lab.spec import ResNetSpec
+from arch_lab.timm_family import accuracy_source, from_timm, timm_accuracy, timm_models
 
 PUBLISHED: dict[str, tuple[float, float, str]] = {
     "resnet18": (69.758, 89.078, "torchvision's published figures for ResNet18_Weights.IMAGENET1K_V1 (ImageNet-1K val, 224 px crops of 256 px images)"),
@@ -36,8 +40,31 @@ def published_line(preset: str) -> str:
 
 
 def published_for(spec: ResNetSpec) -> str:
-    """The line for the preset whose network ``spec`` is (any name, at the preset's 224 px, as
-    :func:`arch_lab.reference.reference` decides); "" once any field differs, since the figures belong to
-    that network's trained weights only."""
+    """The lines for the preset and the timm model whose network ``spec`` is (any name, at the preset's
+    224 px or timm's default size, as :func:`arch_lab.reference.reference` decides); "" once any field
+    differs, since the figures belong to that network's trained weights only."""
     key = spec.key()
-    return next((published_line(preset) for preset in PUBLISHED if load_preset(preset).key() == key), "")
+    lines = [published_line(preset) for preset in PUBLISHED if load_preset(preset).key() == key]
+    model = _timm_models_by_key().get(key)
+    if model:
+        lines.append(timm_line(model))
+    return "\n\n".join(line for line in lines if line)
+
+
+@cache
+def _timm_models_by_key() -> dict[str, str]:
+    """Network key -> the timm model of that network (the catalog's, counted once per process)."""
+    return {from_timm(name).key(): name for name in timm_models()}
+
+
+def timm_line(model: str) -> str:
+    """timm's published accuracy for its default pretrained tag of ``model`` (every listed size), with the
+    source; "" where timm publishes none."""
+    rows = timm_accuracy(model)
+    if not rows:
+        return ""
+    figures = ", ".join(f"top-1 {row.top1:.2f} % / top-5 {row.top5:.2f} % at {row.img_size} px" for row in rows)
+    commit = re.search(r"commit ([0-9a-f]{7})", accuracy_source())
+    return (f"timm's published accuracy of **{model}.{rows[0].tag}**: {figures} (ImageNet-1k val; timm's "
+            f"results/results-imagenet.csv, huggingface/pytorch-image-models {commit[1] if commit else ''}); "
+            "not a figure for an edited design.")
