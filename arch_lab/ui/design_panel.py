@@ -109,9 +109,9 @@ def _family_widgets(w: dict[str, gr.components.Component], form: dict[str, Any],
         w[name] = gr.Checkbox(value=form[name], label=label)
 
     with gr.Row():
-        choice("stem_pool", [("the stem's own", ""), *((pool, pool) for pool in STEM_POOLS)],
+        choice("stem_pool", [("stem's own", ""), *((pool, pool) for pool in STEM_POOLS)],
                info="conv: ResNet-RS; zero_pad_max: BiT")
-        choice("attention", [("SE if se_ratio > 0", ""), ("ECA", "eca")], info="ECA: se_ratio 0")
+        choice("attention", [("SE/none", ""), ("ECA", "eca")], info="SE when se_ratio > 0; ECA: se_ratio 0")
         integer("se_divisor", info="SE width: 1 torchvision round, 8 timm")
         choice("anti_alias", ANTI_ALIAS, info="avg: resnetaa, blur: resnetblur")
     with gr.Row():

@@ -32,6 +32,8 @@ METRICS = (
     ("macs", *METRIC_UNITS["macs"]),
     ("activations", *METRIC_UNITS["activations"]),
     ("weights_fp32_mb", "weights fp32 (MB)", 1, 1),
+    ("weights_bf16_mb", "weights bf16/fp16 (MB)", 1, 1),
+    ("activations_mb", "inference activations fp32 (MB)", 1, 1),
     ("train_step_fp32_mb", "train step fp32 (MB)", 1, 1),
     ("train_step_mixed_mb", "train step mixed bf16/fp16 (MB)", 1, 1),
 )
@@ -49,7 +51,8 @@ def escape_markdown(value: str) -> str:
 COLUMN_GROUPS = {
     "shape": "depths, widths, strides",
     "size": "params, MACs",
-    "memory": "activation count, weights, train step",
+    "memory": "activation count, weights in fp32 and 16 bits, inference activations, a training step in fp32 "
+              "and mixed precision",
     "ratios": "×base ratios",
     "latency": "measured latency and throughput",
     "details": "block, groups, width/group, stem, shortcut, input",
@@ -57,6 +60,7 @@ COLUMN_GROUPS = {
 """The Compare table's column groups (the name is always shown); the user picks which to show."""
 DEFAULT_GROUPS = ("shape", "size", "ratios", "latency", "details")
 _METRIC_GROUP = {"params": "size", "macs": "size", "activations": "memory", "weights_fp32_mb": "memory",
+                 "weights_bf16_mb": "memory", "activations_mb": "memory",
                  "train_step_fp32_mb": "memory", "train_step_mixed_mb": "memory"}
 
 
