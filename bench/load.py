@@ -106,7 +106,7 @@ def burst(app: RunningApp, count: int) -> None:
 
         with ThreadPoolExecutor(32) as pool:
             codes = list(pool.map(join, range(count)))
-        alive = http.post("/gradio_api/call/analyse", json={"data": ["resnet18"]}).status_code
+        alive = http.post("/gradio_api/call/analyse", json={"data": ["resnet18", 1]}).status_code
     print(f"\nQueue burst: {count} simultaneous /compare joins of 16 designs -> {codes.count(200)} queued (200), "
           f"{codes.count(503)} refused as queue full (503), other: {sorted(set(codes) - {200, 503})}; "
           f"a join right after answered {alive}.")
