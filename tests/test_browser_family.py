@@ -18,11 +18,7 @@ except ImportError:  # pragma: no cover
     pytest.skip("playwright is not installed", allow_module_level=True)
 
 from tests.test_browser import field, open_tab, pick  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def defaults_loaded(page):
-    expect(page.get_by_role("grid", name="Designs")).to_contain_text("resnet50")
+from tests.test_browser_issue18 import defaults_loaded  # noqa: E402,F401  (autouse: the page is ready)
 
 
 def test_memory_at_batch_256_in_every_precision_fills_the_compare_table(page):

@@ -149,3 +149,15 @@ def test_the_explorers_duplicate_check_keys_on_the_network_not_the_name():
     for base, field, value in VARIANTS:
         if base is BASE:
             assert a.replace(**{field: value}).network() != a.network(), field
+
+
+@pytest.mark.parametrize(("base", "field", "value"), VARIANTS, ids=[f"{f}={v}" for _, f, v in VARIANTS])
+def test_the_explorers_parts_counter_keys_on_every_field(base, field, value):
+    """One counter, one run: a design differing from a counted one in one field gets its own numbers."""
+    from arch_lab.analysis.sweep import sweep_metrics
+    from arch_lab.explore.counter import PartsCounter
+
+    a, b = ResNetSpec.from_dict(base), ResNetSpec.from_dict({**base, field: value})
+    counter = PartsCounter()
+    for spec in (a, b, a, b):  # the second time round every part is known
+        assert counter.metrics(spec) == fresh(lambda spec=spec: sweep_metrics(spec))

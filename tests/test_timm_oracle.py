@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_analysis_crosscheck import record_shapes
 from torch.utils.flop_counter import FlopCounterMode
 
 from arch_lab import analyse, build_model
@@ -34,21 +35,9 @@ def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def output_shapes(model: torch.nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
-    """Each module's output shape at its first call, trailing 1x1 dimensions dropped (a classifier may be a
-    1x1 conv or a linear layer)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def hook_for(name):
-        def hook(module, inputs, output):
-            shapes.setdefault(name, squeezed(tuple(output.shape)))
-        return hook
-
-    handles = [module.register_forward_hook(hook_for(name)) for name, module in model.named_modules()]
-    with torch.no_grad():
-        model(x)
-    for handle in handles:
-        handle.remove()
-    return shapes
+    """Each module's output shape at its first call (``record_shapes``), trailing 1x1 dimensions dropped (a
+    classifier may be a 1x1 conv or a linear layer)."""
+    return {name: squeezed(output) for name, (_, output) in record_shapes(model, x).items()}
 
 
 @pytest.mark.parametrize("name", timm_models())

@@ -12,22 +12,30 @@ checked against a real run (the tests do, with tensor lifetimes and ``saved_tens
   :mod:`arch_lab.models`: the caller's input batch stays alive; ``ResNet.forward`` holds each stage's
   input until the stage returns; a block holds its input and its shortcut output while the branch runs;
   a branch statement ``out = relu(bn(conv(out)))`` has its input, the conv output and the BN output
-  alive at once; a ``Sequential`` only a layer's input and output; in-place ReLUs allocate nothing; SE's
-  product and the residual sum are new tensors. Allocator caching and convolution workspaces are not
-  counted.
+  alive at once; a ``Sequential`` keeps its input until it returns, and a layer's input and output while it
+  runs; in-place activations allocate nothing; SE's product and the residual sum are new tensors; the
+  forking steps (split attention, Res2Net's splits, selective kernels) keep what their timm forward keeps
+  (:data:`_STEPS` traces each op for op). An op's extra outputs count while it runs: max-pool's int64 indices,
+  GroupNorm's per-group statistics, a blur pool's padded map. Allocator caching, convolution workspaces and a
+  standardised conv's standardised weight (a copy of that conv's weight while it runs: BiT) are not counted.
 * **Training step**, in the two precisions of :data:`TRAINING`, = the optimizer's state + what autograd
   saves for the backward pass. The state is 4 fp32 copies of the parameters in both: the weights (in mixed
   precision these are the fp32 master weights), their gradients (autograd accumulates fp32 gradients into
   fp32 leaves) and Adam's two moments. Saved are: the input of every convolution, BatchNorm, pooling and
   linear layer (the global average pool is a mean, which saves nothing); the output of every ReLU
   (in-place after BN or after the residual sum); max-pool indices (int64); BN's batch mean and inverse std
-  (fp32, per channel, per batch); for squeeze-excitation, the pooled vector, the ReLU and sigmoid outputs
-  and the branch output it scales. Tensors shared by several of these count once. In fp32 every saved
+  (fp32, per channel, per batch); GroupNorm's input and its per-group statistics (fp32, per image); a
+  copy of every SiLU's input; for squeeze-excitation and ECA, the pooled vector, the hidden and gate outputs
+  and the branch output it scales; a standardised conv's standardised weight and statistics; the softmax and
+  weighted maps of the forking steps. Tensors shared by several of these count once. In fp32 every saved
   activation is 4 bytes. Under ``torch.autocast`` to bf16 or fp16 ("mixed"), convolutions and linear
   layers compute in 16 bits, so they save 16-bit inputs (the network's input as its 16-bit cast) and the
   16-bit copy of their weight; BN, ReLU, pooling, SE and the residual add then run on 16-bit tensors and
-  save 16-bit tensors too, while BN's statistics stay fp32 and max-pool's indices int64. The loss, the
-  transient buffers of the backward pass itself (which raise the real peak above this figure) and
+  save 16-bit tensors too, while BN's statistics stay fp32 and max-pool's indices int64 (a blur pool's reflect
+  padding runs in fp32 under CPU autocast: it saves an fp32 copy). The rules are CPU autocast's, which the
+  tests measure; CUDA autocast runs a few ops in fp32 that CPU autocast runs in 16 bits (GroupNorm, softmax,
+  sum), so for GroupNorm, ResNeSt and SKNet designs the mixed-precision figure is a lower bound on a GPU. The
+  loss, the transient buffers of the backward pass itself (which raise the real peak above this figure) and
   autocast's unsaved casts (conv biases) are left out.
 """
 
@@ -270,9 +278,7 @@ def _eca(t: _Trace, step: CountedStep, x: int) -> int:
     """:class:`arch_lab.models.steps.ECA`: mean, 1-D conv (its output alive until the product is made),
     sigmoid, product."""
     pool, conv = step.layers
-    pooled = _leaf(t, pool, x)
-    scores = _leaf(t, conv, pooled)
-    t.free(pooled)
+    scores = _chain(t, (conv,), _leaf(t, pool, x), keep=False)
     out = _gate(t, scores, x)
     t.free(scores)
     return out
