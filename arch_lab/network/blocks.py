@@ -47,27 +47,23 @@ class BlockShape:
         return self.stride != 1 or self.in_channels != self.out_channels
 
 
-def _unit(index: int, out: int, kernel: int, s: BlockShape, act: bool, stride: int = 1, groups: int = 1) -> Unit:
+def _unit(index: int, out: int, kernel: int, s: BlockShape, act: bool, stride: int = 1, groups: int = 1,
+          channels_in: int = 0) -> Unit:
     """``conv{index}`` and ``bn{index}`` (and an activation), the stride-2 conv anti-aliased if the style
-    says so (timm: the conv runs at stride 1, the ``aa`` layer downsamples after the activation)."""
+    says so (timm: the conv runs at stride 1, the ``aa`` layer downsamples after the activation). A
+    pre-activation unit normalises what it takes (``channels_in``), not what its conv makes."""
     style = s.style
     aa = style.downsampler("aa", out) if stride == 2 and not style.preact else None
     conv = Conv(f"conv{index}", out, kernel, 1 if aa else stride, groups, style.bias, standardized=style.standardized)
-    return Unit(conv, style.norm_node(f"bn{index}", out), style.act_node() if act or style.preact else None, aa,
-                style.preact)
-
-
-def _preact_norm(unit: Unit, channels: int, s: BlockShape) -> Unit:
-    """A pre-activation unit normalises what it takes (``channels``), not what its conv makes."""
-    return Unit(unit.conv, s.style.norm_node(unit.norm.name, channels), unit.act, None, True) if unit.preact else unit
+    norm = style.norm_node(f"bn{index}", channels_in if style.preact else out)
+    return Unit(conv, norm, style.act_node() if act or style.preact else None, aa, style.preact)
 
 
 def _units(s: BlockShape, *layout: tuple[int, int, int, bool, int, int]) -> tuple[Unit, ...]:
-    """Units from ``(index, out, kernel, act, stride, groups)``, each pre-activation one normalising its
-    input's channels."""
+    """Units from ``(index, out, kernel, act, stride, groups)``, each taking the previous one's output."""
     units, channels = [], s.in_channels
     for index, out, kernel, act, stride, groups in layout:
-        units.append(_preact_norm(_unit(index, out, kernel, s, act, stride, groups), channels, s))
+        units.append(_unit(index, out, kernel, s, act, stride, groups, channels))
         channels = out
     return tuple(units)
 
