@@ -144,8 +144,10 @@ def _conv(node: Conv, name: str, shape: Shape, role: str, act_after: str = "") -
 
 
 def _norm(node: Norm, name: str, shape: Shape, role: str, act_after: str = "") -> Layer:
-    """A norm layer; a GroupNorm's groups in ``groups``."""
-    return Layer(name, NORM_TYPES[node.kind], "", shape, shape, groups=max(1, node.groups), params=2 * shape[0],
+    """A norm layer; a GroupNorm's groups in ``groups`` as the spec asks for them (0 when a group width exceeds
+    the channels, which validation refuses), 1 for a BatchNorm."""
+    groups = node.groups if node.kind == "groupnorm" else 1
+    return Layer(name, NORM_TYPES[node.kind], "", shape, shape, groups=groups, params=2 * shape[0],
                  role=role, act_after=act_after)
 
 

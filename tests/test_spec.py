@@ -142,6 +142,17 @@ def test_invalid_specs_name_field_and_allowed_values(change, field, allowed):
     assert isinstance(info.value, ValueError)
 
 
+def test_group_width_wider_than_a_normalised_width_is_refused():
+    """Found by the issue-19 hunt: a bottleneck of 1 inner channel under ``norm_group_width=2`` asks for
+    1 // 2 = 0 groups; the spec was accepted and building it crashed inside torch's GroupNorm."""
+    narrow = {"block": "res_bottleneck", "depths": [1], "widths": [4], "bottleneck_ratio": 0.25, "stem": "cifar",
+              "stem_width": 4, "input_size": [8, 8], "norm": "groupnorm"}
+    with pytest.raises(SpecError) as info:
+        ResNetSpec.from_dict({**narrow, "norm_group_width": 2})
+    assert str(info.value).startswith("norm_group_width: 2 does not fit layer1.0.bn1, a GroupNorm of 1 channels")
+    assert ResNetSpec.from_dict({**narrow, "norm_group_width": 1}).norm_group_width == 1  # one channel per group fits
+
+
 def test_collapse_threshold_is_exact():
     """resnet18 at 17x17: 9 after the conv, 5 after the pool, then 5 -> 3 -> 2 -> 1 in layers 2-4."""
     ResNetSpec(input_size=17)
