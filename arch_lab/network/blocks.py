@@ -47,8 +47,8 @@ class BlockShape:
         return self.stride != 1 or self.in_channels != self.out_channels
 
 
-def _unit(index: int, out: int, kernel: int, s: BlockShape, act: bool, stride: int = 1, groups: int = 1,
-          channels_in: int = 0) -> Unit:
+def _unit(index: int, channels_in: int, out: int, kernel: int, s: BlockShape, act: bool, stride: int = 1,
+          groups: int = 1) -> Unit:
     """``conv{index}`` and ``bn{index}`` (and an activation), the stride-2 conv anti-aliased if the style
     says so (timm: the conv runs at stride 1, the ``aa`` layer downsamples after the activation). A
     pre-activation unit normalises what it takes (``channels_in``), not what its conv makes."""
@@ -63,7 +63,7 @@ def _units(s: BlockShape, *layout: tuple[int, int, int, bool, int, int]) -> tupl
     """Units from ``(index, out, kernel, act, stride, groups)``, each taking the previous one's output."""
     units, channels = [], s.in_channels
     for index, out, kernel, act, stride, groups in layout:
-        units.append(_unit(index, out, kernel, s, act, stride, groups, channels))
+        units.append(_unit(index, channels, out, kernel, s, act, stride, groups))
         channels = out
     return tuple(units)
 
@@ -106,7 +106,7 @@ def _split_attention(s: BlockShape) -> tuple[Step, ...]:
     if avd:
         pool = PoolStep(Pool(f"avd_{style.avd}", "AvgPool2d", 3, s.stride, 1, count_include_pad=True))
         middle = (pool, split) if style.avd == "first" else (split, pool)
-    return (*_units(s, (1, s.inner, 1, True, 1, 1)), *middle, _unit(3, s.out_channels, 1, s, False),
+    return (*_units(s, (1, s.inner, 1, True, 1, 1)), *middle, _unit(3, s.inner, s.out_channels, 1, s, False),
             *style.attention_step(s.out_channels))
 
 
@@ -117,7 +117,7 @@ def _res2net(s: BlockShape) -> tuple[Step, ...]:
     split = Res2Split(s.inner, style.scales, s.stride, s.groups, s.changes_shape, style.norm_node("bns", s.inner),
                       style.act)
     return (*_units(s, (1, s.inner * style.scales, 1, True, 1, 1)), split,
-            _unit(3, s.out_channels, 1, s, False), *style.attention_step(s.out_channels))
+            _unit(3, s.inner * style.scales, s.out_channels, 1, s, False), *style.attention_step(s.out_channels))
 
 
 def _selective_kernel(name: str, s: BlockShape, out: int, groups: int) -> SelectiveKernel:
@@ -132,7 +132,7 @@ def _sk_basic(s: BlockShape) -> tuple[Step, ...]:
     """SKNet's basic block (timm ``SelectiveKernelBasic``): a selective-kernel 3x3 with the stride, then a
     3x3 conv and norm."""
     first = s.inner // s.style.reduce_first
-    return (_selective_kernel("conv1", s, first, 1), _unit(2, s.out_channels, 3, s, False),
+    return (_selective_kernel("conv1", s, first, 1), _unit(2, first, s.out_channels, 3, s, False),
             *s.style.attention_step(s.out_channels))
 
 
@@ -141,7 +141,7 @@ def _sk_bottleneck(s: BlockShape) -> tuple[Step, ...]:
     and groups, 1x1 expand."""
     first = s.inner // s.style.reduce_first
     return (*_units(s, (1, first, 1, True, 1, 1)), _selective_kernel("conv2", s, s.inner, s.groups),
-            _unit(3, s.out_channels, 1, s, False), *s.style.attention_step(s.out_channels))
+            _unit(3, s.inner, s.out_channels, 1, s, False), *s.style.attention_step(s.out_channels))
 
 
 @dataclass(frozen=True)
