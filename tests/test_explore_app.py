@@ -6,6 +6,7 @@ expected error texts from the spec engine or the stated caps. The endpoint must 
 
 from __future__ import annotations
 
+import functools
 import json
 
 import httpx
@@ -45,6 +46,8 @@ def test_the_run_behind_the_progress_bar_is_one_explore_call(space, n, constrain
     draws: list[int] = []
     original = Space.draw
     monkeypatch.setattr(Space, "draw", lambda self, rng: draws.append(1) or original(self, rng))
+    # a frozen clock: the app's time limit (tested in test_explore_bounds) must not cut a run on a busy machine
+    monkeypatch.setattr(explore_panel, "explore", functools.partial(explore, clock=lambda: 0.0))
     seen: list[tuple[int, int]] = []
     result = explore_panel.run_bounded(explore_panel.space_text(space), n, 3, constraints, OBJECTIVES,
                                        report=lambda found, wanted: seen.append((found, wanted)))
