@@ -92,8 +92,7 @@ def describe(spec: ResNetSpec) -> Network:
         channels = out
     head, features = _head(spec, style, channels)
     return Network(stem(spec.stem, stem_pool_kind(spec), spec.stem_width, style), tuple(stages), head,
-                   spec.in_channels,
-                   spec.num_classes, features)
+                   spec.in_channels, spec.num_classes, features)
 
 
 def _head(spec: ResNetSpec, style: Style, channels: int) -> tuple[tuple[Leaf, ...], int]:
@@ -103,7 +102,7 @@ def _head(spec: ResNetSpec, style: Style, channels: int) -> tuple[tuple[Leaf, ..
     if style.preact:
         return (style.norm_node("final_bn", channels), style.act_node("final_act")), channels
     if spec.head_width:
-        conv = Conv("final_conv", spec.head_width, 1, bias=style.bias, standardized=style.standardized)
+        conv = style.conv_node("final_conv", spec.head_width, 1)
         return (conv, style.norm_node("final_bn", spec.head_width), style.act_node("final_act")), spec.head_width
     if style.linear_out:
         return (style.act_node("final_act"),), channels

@@ -54,7 +54,7 @@ def _unit(index: int, channels_in: int, out: int, kernel: int, s: BlockShape, ac
     pre-activation unit normalises what it takes (``channels_in``), not what its conv makes."""
     style = s.style
     aa = style.downsampler("aa", out) if stride == 2 and not style.preact else None
-    conv = Conv(f"conv{index}", out, kernel, 1 if aa else stride, groups, style.bias, standardized=style.standardized)
+    conv = style.conv_node(f"conv{index}", out, kernel, 1 if aa else stride, groups)
     norm = style.norm_node(f"bn{index}", channels_in if style.preact else out)
     return Unit(conv, norm, style.act_node() if act or style.preact else None, aa, style.preact)
 
@@ -175,8 +175,7 @@ BLOCKS: dict[str, BlockKind] = {
 def _projection(s: BlockShape, kernel: int) -> Sequential | ZeroPad | None:
     """A strided conv (1x1, or ``kernel`` where it strides: SENet-154's 3x3) and a norm (none before a
     pre-activation block's branch, whose first norm the projection already takes)."""
-    conv = Conv("", s.out_channels, kernel if s.stride > 1 else 1, s.stride, bias=s.style.bias,
-                standardized=s.style.standardized)
+    conv = s.style.conv_node("", s.out_channels, kernel if s.stride > 1 else 1, s.stride)
     norm = () if s.style.preact else (s.style.norm_node("", s.out_channels),)
     return Sequential("downsample", (conv, *norm))
 
@@ -186,7 +185,7 @@ def _avg_down(s: BlockShape, kernel: int) -> Sequential | ZeroPad | None:
     an identity at index 0 when there is no stride)."""
     first: Leaf = Pool("", "AvgPool2d", 2, s.stride, ceil=True) if s.stride > 1 else Identity("")
     norm = () if s.style.preact else (s.style.norm_node("", s.out_channels),)
-    conv = Conv("", s.out_channels, 1, bias=s.style.bias, standardized=s.style.standardized)
+    conv = s.style.conv_node("", s.out_channels, 1)
     return Sequential("downsample", (first, conv, *norm))
 
 

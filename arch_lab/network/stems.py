@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from arch_lab.network.nodes import Conv, Leaf, Pad, Pool, Sequential
+from arch_lab.network.nodes import Leaf, Pad, Pool, Sequential
 from arch_lab.network.style import Style
 
 StemLayers = tuple[Leaf | Sequential, ...]
@@ -18,22 +18,18 @@ def _close(style: Style, width: int) -> StemLayers:
     return () if style.preact else (style.norm_node("bn1", width), style.act_node("relu"))
 
 
-def _conv(width: int, kernel: int, stride: int, style: Style) -> Conv:
-    return Conv("conv1", width, kernel, stride, bias=style.bias, standardized=style.standardized)
-
-
 def _classic(width: int, style: Style) -> StemLayers:
     """torchvision's 7x7/2 conv."""
-    return _conv(width, 7, 2, style), *_close(style, width)
+    return style.conv_node("conv1", width, 7, 2), *_close(style, width)
 
 
 def _three_convs(widths: tuple[int, int, int], style: Style) -> StemLayers:
     """Three 3x3 convs, the first at stride 2, in timm's ``conv1`` Sequential."""
     a, b, c = widths
     convs = Sequential("conv1", (
-        Conv("", a, 3, 2, bias=style.bias, standardized=style.standardized), style.norm_node("", a), style.act_node(""),
-        Conv("", b, 3, bias=style.bias, standardized=style.standardized), style.norm_node("", b), style.act_node(""),
-        Conv("", c, 3, bias=style.bias, standardized=style.standardized)))
+        style.conv_node("", a, 3, 2), style.norm_node("", a), style.act_node(""),
+        style.conv_node("", b, 3), style.norm_node("", b), style.act_node(""),
+        style.conv_node("", c, 3)))
     return convs, *_close(style, c)
 
 
@@ -49,12 +45,12 @@ def _deep_tiered(width: int, style: Style) -> StemLayers:
 
 
 def _cifar(width: int, style: Style) -> StemLayers:
-    return _conv(width, 3, 1, style), *_close(style, width)
+    return style.conv_node("conv1", width, 3), *_close(style, width)
 
 
 def _simple(width: int, style: Style) -> StemLayers:
     """RegNet's ``SimpleStemIN``: one 3x3 conv at stride 2, norm, activation."""
-    return _conv(width, 3, 2, style), *_close(style, width)
+    return style.conv_node("conv1", width, 3, 2), *_close(style, width)
 
 
 STEMS: dict[str, Callable[[int, Style], StemLayers]] = {
@@ -78,7 +74,7 @@ def _conv_pool(width: int, style: Style) -> StemLayers:
     """ResNet-RS (timm ``replace_stem_pool``): a 3x3/2 conv, norm and activation in the pool's place (the
     conv at stride 1 and an anti-aliasing layer after it when anti-aliased)."""
     aa = style.downsampler("", width)
-    conv = Conv("", width, 3, 1 if aa else 2, bias=style.bias, standardized=style.standardized)
+    conv = style.conv_node("", width, 3, 1 if aa else 2)
     return (Sequential("maxpool", (conv, *((aa,) if aa else ()), style.norm_node("", width), style.act_node(""))),)
 
 

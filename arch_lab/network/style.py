@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from arch_lab.network.nodes import Act, BlurPool, Downsampler, EfficientChannelAttention, Norm, Pool, SqueezeExcitation
+from arch_lab.network.nodes import (
+    Act,
+    BlurPool,
+    Conv,
+    Downsampler,
+    EfficientChannelAttention,
+    Norm,
+    Pool,
+    SqueezeExcitation,
+)
 
 ANTI_ALIAS = ("none", "avg", "blur")
 """timm's ``aa_layer``: ``avg`` = ``nn.AvgPool2d(2)`` (resnetaa*), ``blur`` = ``BlurPool2d`` (resnetblur*)."""
@@ -59,6 +68,11 @@ class Style:
     sk_ratio: float = 1 / 16
     sk_divisor: int = 8
     sk_split_input: bool = True
+
+    def conv_node(self, name: str, out: int, kernel: int, stride: int = 1, groups: int = 1) -> Conv:
+        """A conv with the network's bias and weight standardisation (every conv but attention's and the
+        d2l shortcut's, which always have a bias)."""
+        return Conv(name, out, kernel, stride, groups, self.bias, standardized=self.standardized)
 
     def norm_node(self, name: str, channels: int) -> Norm:
         """The norm of ``channels`` channels; GroupNorm's groups from ``norm_group_width`` (channels per
