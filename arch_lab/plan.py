@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from math import prod
 
 from arch_lab.cache import WeightedLRU
 from arch_lab.network import (
@@ -86,12 +87,7 @@ class Layer:
     @property
     def activations(self) -> int:
         """Output elements of conv and linear layers (what fvcore's ActivationCountAnalysis counts)."""
-        if self.type in CONV_TYPES or self.type == "Linear":
-            total = 1
-            for side in self.output_shape:
-                total *= side
-            return total
-        return 0
+        return prod(self.output_shape) if self.type in CONV_TYPES or self.type == "Linear" else 0
 
 
 @dataclass(frozen=True, eq=False)

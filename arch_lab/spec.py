@@ -33,7 +33,7 @@ from arch_lab.network import (
     STEM_POOLS,
     STEMS,
     attention_kind,
-    make_divisible,
+    split_attention_channels,
     stem_halvings,
     stem_pool_kind,
     style_of,
@@ -465,9 +465,8 @@ def _check_channel_splits(v: dict[str, Any], blocks: tuple[str, ...]) -> None:
         if kind == "split_attention" and inner % (groups * v["radix"]):
             raise SpecError("radix", f"{stage}'s split-attention conv has {inner} channels, which {groups} groups x "
                                      f"radix {v['radix']} do not divide; choose a radix that divides {inner // groups}")
-        if kind == "split_attention" and make_divisible(inner * v["radix"] * 0.25, 8, min_value=32) % groups:
-            raise SpecError("groups", f"{stage}'s split attention has "
-                                      f"{make_divisible(inner * v['radix'] * 0.25, 8, 32)} attention channels "
+        if kind == "split_attention" and (attn := split_attention_channels(inner, v["radix"])) % groups:
+            raise SpecError("groups", f"{stage}'s split attention has {attn} attention channels "
                                       f"(ResNeSt's rule), which {groups} groups do not divide")
         out = planes * BLOCKS[kind].expansion
         for taken in {"sk_basic": (channels, out), "sk_bottleneck": (first,)}.get(kind, ()):

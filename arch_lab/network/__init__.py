@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arch_lab.network.blocks import BLOCKS, SHORTCUTS, BlockKind, BlockShape, block
+from arch_lab.network.blocks import BLOCKS, SHORTCUTS, BlockKind, BlockShape, block, split_attention_channels
 from arch_lab.network.nodes import (
     ACTIVATIONS,
     ATTENTION_STEPS,
@@ -53,7 +53,7 @@ __all__ = ["ACTIVATIONS", "ANTI_ALIAS", "ATTENTION", "ATTENTION_STEPS", "AVD", "
            "Conv", "EfficientChannelAttention", "Identity", "Leaf", "Network", "Norm", "Pad", "Pool", "PoolStep",
            "Res2Split", "SelectiveKernel", "Sequential", "SplitAttention", "SqueezeExcitation", "Step", "Style",
            "Unit", "ZeroPad", "attention_kind", "block", "describe", "eca_kernel", "make_divisible", "stem",
-           "stem_halvings", "stem_pool_kind", "style_of"]
+           "split_attention_channels", "stem_halvings", "stem_pool_kind", "style_of"]
 
 
 def style_of(spec: ResNetSpec) -> Style:

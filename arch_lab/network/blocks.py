@@ -93,13 +93,19 @@ def _res_bottleneck(s: BlockShape) -> tuple[Step, ...]:
     return conv1, conv2, *s.style.attention_step(s.inner, hidden_from=s.in_channels), conv3
 
 
+def split_attention_channels(inner: int, radix: int) -> int:
+    """ResNeSt's attention width (timm ``SplitAttn``: ``make_divisible(in * radix * 0.25, 8, 32)``), which the
+    spec's validation checks against the groups."""
+    return make_divisible(inner * radix * 0.25, 8, min_value=32)
+
+
 def _split_attention(s: BlockShape) -> tuple[Step, ...]:
     """ResNeSt's bottleneck (timm ``ResNestBottleneck``): the 3x3 is a split-attention conv of
     ``radix`` groups; with ``avd`` a 3x3 average pool (padding counted) does the stride before it
     (``first``) or after it (``last``)."""
     style = s.style
     avd = style.avd != "none" and s.stride > 1
-    attn = make_divisible(s.inner * style.radix * 0.25, 8, min_value=32)
+    attn = split_attention_channels(s.inner, style.radix)
     split = SplitAttention("conv2", s.inner, 1 if avd else s.stride, s.groups, style.radix, attn,
                            style.norm_node("bn0", s.inner * style.radix), style.norm_node("bn1", attn), style.act)
     middle: tuple[Step, ...] = (split,)
