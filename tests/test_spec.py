@@ -210,3 +210,16 @@ def test_regnet_field_errors_name_the_field(change, field, words):
     with pytest.raises(SpecError) as error:
         ResNetSpec.from_dict({**REGNET, **change})
     assert str(error.value).startswith(field) and words in str(error.value), str(error.value)
+
+
+def test_split_attention_groups_must_divide_resnests_attention_width():
+    """ResNeSt's attention has max(32, make_divisible(inner * radix / 4, 8)) channels in ``groups`` groups: with
+    5 groups of 8 channels the 3x3 is 40 wide, its attention 32 wide (20 rounds up to the minimum of 32), and
+    5 groups do not divide 32; 4 groups of 8 (32 wide, attention 32) do."""
+    base = {"block": "split_attention", "depths": [1, 1], "widths": [64, 128], "strides": [1, 2],
+            "width_per_group": 8}
+    with pytest.raises(SpecError) as info:
+        ResNetSpec.from_dict({**base, "groups": 5})
+    assert str(info.value) == ("groups: stage 1's split attention has 32 attention channels (ResNeSt's rule), "
+                               "which 5 groups do not divide")
+    assert ResNetSpec.from_dict({**base, "groups": 4}).groups == 4
