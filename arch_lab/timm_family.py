@@ -77,8 +77,7 @@ def from_timm(name: str) -> ResNetSpec:
     """The spec of timm's ``name``, exactly (parameters, MACs and every layer's shape equal timm's model's,
     at timm's default input size); a pretrained tag (``resnet50.a1_in1k``) is accepted and ignored: the
     architecture is the same for every tag."""
-    model, entry = _entry(name)
-    return ResNetSpec.from_dict(entry["spec"])
+    return ResNetSpec.from_dict(_entry(name)[1]["spec"])
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class TimmAccuracy:
 def timm_accuracy(name: str) -> tuple[TimmAccuracy, ...]:
     """timm's published ImageNet-1k results for ``name``'s pretrained tags (a given tag's only; the
     default tag first otherwise), in the catalog's order; empty where timm publishes none."""
-    model, entry = _entry(name)
+    _, entry = _entry(name)
     tag = name.removeprefix(TIMM_PREFIX).partition(".")[2] or (entry["tags"][0] if entry["tags"] else "")
     return tuple(TimmAccuracy(**row) for row in entry["accuracy"] if row["tag"] == tag)
 
